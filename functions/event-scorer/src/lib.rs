@@ -1,0 +1,1 @@
+//! event-scorer (library part).

@@ -1,0 +1,5 @@
+//! Known bots by user agent.
+
+pub fn is_bot(user_agent: &str) -> bool {
+    todo!()
+}

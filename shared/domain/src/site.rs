@@ -1,0 +1,75 @@
+//! Sites: who may send beacons, from which origins, and how long their data is kept.
+
+use serde::{Deserialize, Serialize};
+
+/// A site identifier: 1–64 characters of `[a-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SiteId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a site id is 1 to 64 characters of a-z, 0-9, '_' or '-'")]
+pub struct InvalidSiteId;
+
+impl SiteId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidSiteId> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if valid { Ok(SiteId(raw.to_owned())) } else { Err(InvalidSiteId) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SiteId {
+    type Error = InvalidSiteId;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        SiteId::parse(&raw)
+    }
+}
+
+impl From<SiteId> for String {
+    fn from(id: SiteId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for SiteId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteConfig {
+    pub id: SiteId,
+    pub name: String,
+    /// Exact origins (`https://shop.example`) or `"*"` for any origin.
+    pub allowed_origins: Vec<String>,
+    pub retention_days: u32,
+    pub enabled: bool,
+}
+
+impl SiteConfig {
+    /// Whether a beacon carrying this `Origin` header may be accepted. A request without an
+    /// Origin (server-side senders, curl) is allowed only when the site accepts any origin.
+    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
+        if self.allowed_origins.iter().any(|o| o == "*") {
+            return true;
+        }
+        match origin {
+            Some(origin) => self
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin)),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! crm-store: how the CRM persists and queues, behind two small ports.
+//!
+//! The [`table::Table`] port is shaped like the subset of DynamoDB we use; the [`queue::Queue`]
+//! port like SQS. Repositories are written once over the ports; adapters (SQLite here, DynamoDB and
+//! SQS later) pass the same conformance suites. Never depends on HTTP or a Lambda/Worker runtime.
+
+pub mod clock;
+pub mod queue;
+pub mod table;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
