@@ -1,1 +1,18 @@
-//! admin-api (library part).
+//! admin-api: the CRM's admin HTTP API as one axum [`Router`](axum::Router).
+//!
+//! crm-local serves it over TCP; the admin-api Lambda serves the very same Router through
+//! lambda_http. Every admin route requires a bearer JWT; every response uses one JSON envelope
+//! (`{"success": true, "data": …, "meta": …}` or `{"success": false, "error": …}`); errors are
+//! mapped to HTTP exactly once, in [`error::ApiError`]. Never depends on a runtime or an adapter:
+//! storage arrives as `Arc<dyn Table>` in [`AdminState`].
+
+pub mod auth;
+mod behavior;
+pub mod envelope;
+pub mod error;
+mod extract;
+mod routes;
+mod views;
+
+pub use auth::{Claims, Role, TokenIssuer, TokenVerifier};
+pub use routes::{AdminState, router};

@@ -1,1 +1,12 @@
-//! event-scorer (library part).
+//! event-scorer: applies a batch of queue messages to the store, idempotently.
+//!
+//! Messages are grouped per visitor; each group is folded by `crm_domain::scoring` and committed
+//! as one transaction whose profile write is conditional on the version read. Redelivered
+//! messages are skipped because the profile remembers the ids it applied. A message that cannot
+//! be applied is reported as failed, alone, so the queue retries it and finally dead-letters it.
+//! Transport (SQS, the embedded queue) and runtime (Lambda, crm-local) stay outside this crate.
+
+mod batch;
+mod visitor;
+
+pub use batch::{BatchReport, IncomingMessage, ScorerDeps, process_batch};

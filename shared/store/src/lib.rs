@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod queue;
+pub mod repo;
 pub mod table;
 
 #[cfg(feature = "sqlite")]

@@ -1,0 +1,269 @@
+//! The admin Router, driven in-process over the embedded store: auth, envelopes, errors,
+//! pagination and the behavior routes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use admin_api::{AdminState, Role, TokenIssuer, TokenVerifier};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use crm_domain::message::{BeaconEnvelope, Consent, QueueMessage, VisitorKeyKind};
+use crm_domain::site::{SiteConfig, SiteId};
+use crm_domain::time::Millis;
+use crm_store::clock::FixedClock;
+use crm_store::repo::SiteRepo;
+use crm_store::sqlite::SqliteTable;
+use crm_store::table::Table;
+use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
+const NOW: Millis = Millis(1_763_700_000_000);
+
+/// Every admin route with a sample path, so no route can be added without an auth check here.
+const ADMIN_ROUTES: [(&str, &str); 7] = [
+    ("GET", "/api/admin/behavior/dashboard?site=demo"),
+    ("GET", "/api/admin/behavior/visitors?site=demo"),
+    ("GET", "/api/admin/behavior/visitors/abc?site=demo"),
+    ("GET", "/api/admin/behavior/sessions/abc?site=demo"),
+    ("GET", "/api/admin/behavior/friction-points?site=demo"),
+    ("PATCH", "/api/admin/behavior/friction-points/abc/resolve?site=demo"),
+    ("GET", "/api/admin/behavior/intent-signals?site=demo"),
+];
+
+struct TestApp {
+    router: axum::Router,
+    table: Arc<dyn Table>,
+    token: String,
+}
+
+impl TestApp {
+    async fn new() -> TestApp {
+        let table: Arc<dyn Table> = Arc::new(SqliteTable::in_memory().unwrap());
+        SiteRepo::new(table.clone())
+            .put(&SiteConfig {
+                id: SiteId::parse("demo").unwrap(),
+                name: "Demo".to_owned(),
+                allowed_origins: vec!["*".to_owned()],
+                retention_days: 90,
+                enabled: true,
+            })
+            .await
+            .unwrap();
+        let state = AdminState::new(table.clone(), TokenVerifier::hs256(SECRET), Arc::new(FixedClock(NOW)));
+        let token = TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds(), 3600);
+        TestApp { router: admin_api::router(state), table, token }
+    }
+
+    async fn request(&self, method: &str, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        let response = self.router.clone().oneshot(builder.body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.request("GET", uri, Some(&self.token.clone())).await
+    }
+
+    /// Scores beacons through the real scorer so the API reads what production would.
+    async fn score(&self, envelopes: Vec<BeaconEnvelope>) {
+        let deps = ScorerDeps { table: self.table.clone(), clock: Arc::new(FixedClock(NOW)) };
+        let messages: Vec<IncomingMessage> = envelopes
+            .into_iter()
+            .map(|envelope| IncomingMessage {
+                transport_id: envelope.id.clone(),
+                body: QueueMessage::Beacon(envelope).to_json(),
+            })
+            .collect();
+        let report = process_batch(&deps, &messages).await;
+        assert!(report.failed.is_empty(), "{report:?}");
+    }
+}
+
+fn wall_clock_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
+    BeaconEnvelope {
+        v: 1,
+        id: format!("msg-{visitor}"),
+        site: SiteId::parse("demo").unwrap(),
+        visitor: visitor.to_owned(),
+        visitor_kind: VisitorKeyKind::FirstParty,
+        session: format!("session-{visitor}"),
+        received_at: NOW,
+        country: None,
+        consent: Consent { analytics: true, marketing: false },
+        events: serde_json::from_value(events).unwrap(),
+        rejected: 0,
+        identify: None,
+    }
+}
+
+fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
+    let events: Vec<Value> = paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            json!({"id": format!("{visitor}-{index}"), "t": "page_view", "ts": NOW.0 - 1000 + index as i64,
+                   "url": format!("https://shop.example{path}"), "path": path})
+        })
+        .collect();
+    envelope(visitor, Value::Array(events))
+}
+
+#[tokio::test]
+async fn no_admin_route_answers_without_a_valid_token() {
+    let app = TestApp::new().await;
+    let expired = TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds() - 7200, 3600);
+    let forged = TokenIssuer::hs256(b"another-secret-another-secret-12").issue("x", Role::Admin, wall_clock_seconds(), 3600);
+    for (method, uri) in ADMIN_ROUTES {
+        for token in [None, Some("garbage"), Some(expired.as_str()), Some(forged.as_str())] {
+            let (status, body) = app.request(method, uri, token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri} with {token:?}");
+            assert_eq!(body["success"], false);
+            assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_answers_without_a_token() {
+    let app = TestApp::new().await;
+    let (status, body) = app.request("GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["success"], true);
+}
+
+#[tokio::test]
+async fn a_missing_or_unknown_site_is_a_clear_error() {
+    let app = TestApp::new().await;
+    let (status, body) = app.get("/api/admin/behavior/visitors").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    assert!(body["error"]["details"]["site"].is_array());
+    let (status, body) = app.get("/api/admin/behavior/visitors?site=Not%20A%20Site").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app.get("/api/admin/behavior/visitors?site=elsewhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn bad_paging_parameters_are_rejected_not_crashed_on() {
+    let app = TestApp::new().await;
+    for uri in [
+        "/api/admin/behavior/visitors?site=demo&limit=0",
+        "/api/admin/behavior/visitors?site=demo&limit=201",
+        "/api/admin/behavior/visitors?site=demo&limit=abc",
+        "/api/admin/behavior/visitors?site=demo&cursor=%%%",
+        "/api/admin/behavior/visitors?site=demo&cursor=eyJmb28iOiJiYXIifQ",
+        "/api/admin/behavior/friction-points?site=demo&cursor=nope",
+        "/api/admin/behavior/dashboard?site=demo&days=0",
+    ] {
+        let (status, body) = app.get(uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["success"], false);
+    }
+}
+
+#[tokio::test]
+async fn unknown_admin_routes_and_records_are_json_404s() {
+    let app = TestApp::new().await;
+    for uri in [
+        "/api/admin/nothing-here",
+        "/api/admin/behavior/visitors/nobody?site=demo",
+        "/api/admin/behavior/sessions/nothing?site=demo",
+    ] {
+        let (status, body) = app.get(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(body["error"]["code"], "NOT_FOUND");
+    }
+    let (status, _) = app
+        .request("PATCH", "/api/admin/behavior/friction-points/nothing/resolve?site=demo", Some(&app.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn visitors_are_listed_newest_first_across_pages() {
+    let app = TestApp::new().await;
+    let envelopes = (0..7).map(|index| page_views(&format!("v{index}"), &["/", "/pricing"])).collect();
+    app.score(envelopes).await;
+
+    let mut seen = Vec::new();
+    let mut uri = "/api/admin/behavior/visitors?site=demo&limit=3".to_owned();
+    loop {
+        let (status, body) = app.get(&uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page = body["data"].as_array().unwrap();
+        assert!(page.len() <= 3);
+        seen.extend(page.iter().map(|visitor| visitor["id"].as_str().unwrap().to_owned()));
+        match body["meta"]["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/api/admin/behavior/visitors?site=demo&limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 7, "every visitor exactly once: {seen:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_sums_what_the_scorer_folded() {
+    let app = TestApp::new().await;
+    app.score(vec![page_views("a", &["/", "/pricing"]), page_views("b", &["/"])]).await;
+    let (status, body) = app.get("/api/admin/behavior/dashboard?site=demo").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["totals"]["visitors"], 2);
+    assert_eq!(data["totals"]["sessions"], 2);
+    assert_eq!(data["totals"]["events"], 3);
+    assert_eq!(data["totals"]["page_views"], 3);
+    assert_eq!(data["top_pages"][0], json!({"path": "/", "views": 2}));
+    assert!(data["intent_signals"]["total"].as_u64().unwrap() >= 1, "a pricing view is an intent signal");
+}
+
+#[tokio::test]
+async fn friction_points_are_ranked_and_resolvable() {
+    let app = TestApp::new().await;
+    let rage = |visitor: &str| {
+        envelope(
+            visitor,
+            json!([
+                {"id": "1", "t": "page_view", "ts": NOW.0 - 500, "url": "https://shop.example/pricing", "path": "/pricing"},
+                {"id": "2", "t": "rage_click", "ts": NOW.0 - 400, "url": "https://shop.example/pricing", "path": "/pricing",
+                 "props": {"selector": "div.card", "tag": "div", "count": 3}},
+                {"id": "3", "t": "dead_click", "ts": NOW.0 - 300, "url": "https://shop.example/", "path": "/",
+                 "props": {"selector": "span.logo", "tag": "span"}}
+            ]),
+        )
+    };
+    app.score(vec![rage("a"), rage("b")]).await;
+    let (status, body) = app.get("/api/admin/behavior/friction-points?site=demo&limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    assert!(body["meta"]["next_cursor"].is_string());
+    let first = &body["data"][0];
+    let cursor = body["meta"]["next_cursor"].as_str().unwrap().to_owned();
+    let (_, second_page) = app.get(&format!("/api/admin/behavior/friction-points?site=demo&limit=1&cursor={cursor}")).await;
+    let second = &second_page["data"][0];
+    assert!(first["count"].as_i64() >= second["count"].as_i64());
+
+    let id = first["id"].as_str().unwrap();
+    let (status, resolved) = app
+        .request("PATCH", &format!("/api/admin/behavior/friction-points/{id}/resolve?site=demo"), Some(&app.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["data"]["resolved"], true);
+    assert!(resolved["data"]["resolved_at"].is_string());
+}

@@ -1,0 +1,117 @@
+//! The command line: `crm-local [serve options]`, `crm-local token …`, `crm-local job …`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use crm_domain::time::Millis;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Parser)]
+#[command(name = "crm-local", version, about = "The privacy-first behavioral CRM in one process")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a signed admin API token (creates the data dir's secrets if needed).
+    Token(TokenArgs),
+    /// Run one scheduled job once against the local store and print what it did.
+    Job(JobArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// Where the store, the queue and the secrets live.
+    #[arg(long, default_value = "./.crm-data")]
+    pub data_dir: PathBuf,
+    /// Take the client address from X-Forwarded-For (only behind a proxy you trust).
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
+    /// Freeze the clock at this RFC 3339 instant (demos and tests).
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[arg(long, default_value = "./.crm-data")]
+    pub data_dir: PathBuf,
+    #[arg(long, value_enum, default_value = "admin")]
+    pub role: RoleArg,
+    /// The token's subject (the user id that owns records).
+    #[arg(long, default_value = "local-admin")]
+    pub subject: String,
+    #[arg(long, default_value_t = 24)]
+    pub ttl_hours: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[arg(value_enum)]
+    pub job: JobName,
+    #[arg(long, default_value = "./.crm-data")]
+    pub data_dir: PathBuf,
+    /// Run the job as of this RFC 3339 instant.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum JobName {
+    Retention,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    SalesManager,
+    SalesRep,
+    CustomerSuccess,
+}
+
+impl From<RoleArg> for admin_api::Role {
+    fn from(role: RoleArg) -> admin_api::Role {
+        match role {
+            RoleArg::Admin => admin_api::Role::Admin,
+            RoleArg::SalesManager => admin_api::Role::SalesManager,
+            RoleArg::SalesRep => admin_api::Role::SalesRep,
+            RoleArg::CustomerSuccess => admin_api::Role::CustomerSuccess,
+        }
+    }
+}
+
+/// What the server runs with, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub trust_forwarded_for: bool,
+    pub fixed_now: Option<Millis>,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        Ok(Config {
+            addr: self.addr,
+            data_dir: self.data_dir,
+            trust_forwarded_for: self.trust_forwarded_for,
+            fixed_now: self.now.as_deref().map(parse_instant).transpose()?,
+        })
+    }
+}
+
+pub fn parse_instant(raw: &str) -> anyhow::Result<Millis> {
+    let moment = OffsetDateTime::parse(raw, &Rfc3339)
+        .with_context(|| format!("--now {raw:?} is not an RFC 3339 instant like 2026-01-31T12:00:00Z"))?;
+    Ok(Millis(i64::try_from(moment.unix_timestamp_nanos() / 1_000_000)?))
+}

@@ -1,0 +1,81 @@
+//! The single-table key layout. Sort keys that order by time use zero-padded numbers so byte
+//! order is time order, as DynamoDB compares strings.
+
+use crm_domain::site::SiteId;
+use crm_domain::time::Millis;
+
+use crate::table::Key;
+
+pub const PROFILE_SK: &str = "PROFILE";
+pub const SESSION_SK_PREFIX: &str = "S#";
+pub const RAW_EVENTS_SK_PREFIX: &str = "E#";
+pub const SITE_CONFIG_SK: &str = "CONFIG";
+pub const SITES_INDEX_PK: &str = "SITES";
+pub const SESSION_INDEX_SK: &str = "SESSION";
+pub const IDENTIFY_PENDING_INDEX_PK: &str = "IDENTIFY#PENDING";
+
+/// Milliseconds as 13+ digits, so that sort keys order by time until the year 2286.
+pub fn padded_millis(at: Millis) -> String {
+    format!("{:013}", at.0.max(0))
+}
+
+pub fn site_config(site: &SiteId) -> Key {
+    Key::new(format!("SITE#{site}"), SITE_CONFIG_SK)
+}
+
+pub fn visitor_partition(site: &SiteId, visitor: &str) -> String {
+    format!("SITE#{site}#V#{visitor}")
+}
+
+pub fn profile(site: &SiteId, visitor: &str) -> Key {
+    Key::new(visitor_partition(site, visitor), PROFILE_SK)
+}
+
+pub fn session(site: &SiteId, visitor: &str, session: &str) -> Key {
+    Key::new(visitor_partition(site, visitor), format!("{SESSION_SK_PREFIX}{session}"))
+}
+
+pub fn raw_events(site: &SiteId, visitor: &str, received_at: Millis, message_id: &str) -> Key {
+    Key::new(
+        visitor_partition(site, visitor),
+        format!("{RAW_EVENTS_SK_PREFIX}{}#{message_id}", padded_millis(received_at)),
+    )
+}
+
+pub fn identify_request(site: &SiteId, visitor: &str, message_id: &str) -> Key {
+    Key::new(visitor_partition(site, visitor), format!("IDENTIFY#{message_id}"))
+}
+
+/// GSI1 partition listing a site's visitors by last activity.
+pub fn visitors_index(site: &SiteId) -> String {
+    format!("SITE#{site}#VISITORS")
+}
+
+/// GSI2 partition finding a session by its id alone.
+pub fn session_index(site: &SiteId, session: &str) -> String {
+    format!("SITE#{site}#SESSION#{session}")
+}
+
+pub fn daily_aggregate(site: &SiteId, day: i64) -> Key {
+    Key::new(format!("SITE#{site}#AGG"), format!("D#{day:08}"))
+}
+
+pub fn aggregates_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#AGG")
+}
+
+pub fn page_counter(site: &SiteId, path: &str) -> Key {
+    Key::new(pages_partition(site), path.to_owned())
+}
+
+pub fn pages_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#PAGES")
+}
+
+pub fn friction_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#FRICTION")
+}
+
+pub fn intent_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#INTENT")
+}

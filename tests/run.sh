@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The one command that runs every test of the project, from a fresh clone:
+#   bash tests/run.sh
+# It installs what it needs (pinned versions, cached per user under $CRM_TOOLS_CACHE) and fails
+# loudly when it cannot. Nothing is skipped silently.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
+mkdir -p "$cache"
+started=$SECONDS
+
+step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
+fail() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
+
+command -v cargo >/dev/null || fail "cargo is required (install Rust with rustup)"
+command -v rustup >/dev/null || fail "rustup is required to add the wasm32 target"
+
+step "rust toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || fail "could not add rustfmt/clippy"
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || fail "could not add the wasm32-unknown-unknown target"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings denied)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "crm-domain compiles to wasm32"
+cargo check -p crm-domain --target wasm32-unknown-unknown --locked
+
+step "cargo test (unit, property, conformance, end-to-end)"
+cargo test --workspace --all-features --locked
+
+# shellcheck source=tests/browser.sh
+source "$root/tests/browser.sh"
+
+step "all tests passed"
