@@ -5,11 +5,11 @@
 //! the environment. This crate must never depend on I/O, an async runtime, an SDK or a database:
 //! it compiles to `wasm32-unknown-unknown` so the edge worker runs exactly the same code.
 
-pub mod time;
-pub mod site;
-pub mod event;
-pub mod message;
-pub mod ingest;
-pub mod privacy;
 pub mod bots;
+pub mod event;
+pub mod ingest;
+pub mod message;
+pub mod privacy;
 pub mod scoring;
+pub mod site;
+pub mod time;

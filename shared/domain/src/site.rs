@@ -18,7 +18,11 @@ impl SiteId {
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if valid { Ok(SiteId(raw.to_owned())) } else { Err(InvalidSiteId) }
+        if valid {
+            Ok(SiteId(raw.to_owned()))
+        } else {
+            Err(InvalidSiteId)
+        }
     }
 
     pub fn as_str(&self) -> &str {
