@@ -63,11 +63,22 @@ pub(crate) fn receive(
     visibility_ms: i64,
     now_ms: i64,
 ) -> Result<Received, QueueError> {
-    let transaction = immediate(connection)?;
     let mut received = Received {
         delivered: Vec::new(),
         redriven: 0,
     };
+    // A long poll looks often: a plain read first, so an empty queue never takes the write lock.
+    let any_visible: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2)",
+            params![queue, now_ms],
+            |row| row.get(0),
+        )
+        .map_err(QueueError::sqlite)?;
+    if !any_visible {
+        return Ok(received);
+    }
+    let transaction = immediate(connection)?;
     {
         let mut visible = transaction
             .prepare(
