@@ -3,10 +3,10 @@
 //! semantics and limits so that code tested here behaves the same on AWS. Blocking SQLite calls
 //! run on tokio's blocking pool, never on the async executor.
 //!
-//! One idea per file: [`connection`] opens a database and runs work on it, [`schema`] creates the
-//! tables, [`limits`] enforces DynamoDB's request limits, [`expression`] evaluates conditions and
-//! updates, [`attrs`] stores attributes, [`cursor`] encodes page positions, [`query`] reads pages,
-//! [`table`] and [`queue`] are the adapters, [`messages`] holds the queue's SQL.
+//! One idea per file: `connection` opens a database and runs work on it, `schema` creates the
+//! tables, `limits` enforces DynamoDB's request limits, `expression` evaluates conditions and
+//! updates, `attrs` stores attributes, `cursor` encodes page positions, `query` reads pages,
+//! `table` and `queue` are the adapters, `messages` holds the queue's SQL.
 
 mod attrs;
 mod connection;

@@ -1,12 +1,15 @@
 //! [`SqliteQueue`]: the `Queue` port on a durable SQLite table, one named queue per handle.
 //! Sending returns after the commit (fsynced: `synchronous=FULL`). Receiving long-polls: it is
-//! woken at once by a send through any handle on the same database in this process and otherwise
-//! re-checks every [`POLL_INTERVAL`] so expiring visibility timeouts are noticed. A dead-letter
+//! woken at once by a send through this handle or one of its [`SqliteQueue::sibling`]s, and
+//! otherwise re-checks every [`POLL_INTERVAL`] (visibility timeouts ending, other connections). A dead-letter
 //! queue is simply another queue name, read through another handle (see [`SqliteQueue::sibling`]).
 //!
 //! SQS's limits are enforced: 1..=10 messages per receive, a visibility timeout of at most 12
 //! hours, a wait of at most 20 seconds, batch entry ids of `[A-Za-z0-9_-]{1,80}` distinct within a
-//! send, bodies of 1..=[`MAX_MESSAGE_BYTES`] bytes of XML-safe characters.
+//! send, bodies of 1..=[`MAX_MESSAGE_BYTES`] bytes of XML-safe characters. Unlike SQS, messages
+//! never expire (no retention period): the embedded queue keeps what it acknowledged until it is
+//! deleted. As with a lost SQS response, a receive dropped mid-call may leave the messages it took
+//! in flight until their visibility timeout ends.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
