@@ -115,19 +115,6 @@ impl EventKind {
             _ => return None,
         })
     }
-
-    /// Clicks of any kind: they carry `props.selector`, `props.tag` and `props.text`.
-    pub fn is_click(self) -> bool {
-        matches!(
-            self,
-            EventKind::Click
-                | EventKind::RageClick
-                | EventKind::DeadClick
-                | EventKind::CtaClick
-                | EventKind::OutboundClick
-                | EventKind::Download
-        )
-    }
 }
 
 /// One accepted behavior event. Every string in it has been masked (emails, phones, cards) and

@@ -25,6 +25,12 @@ impl SiteId {
         }
     }
 
+    /// A syntactically valid id for values that must carry one but belong to no site (an empty
+    /// fold result); never stored.
+    pub(crate) fn placeholder() -> SiteId {
+        SiteId("unknown".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

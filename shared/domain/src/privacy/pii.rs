@@ -232,7 +232,7 @@ pub fn passes_luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn mask_numbers(text: &str) -> Cow<'_, str> {

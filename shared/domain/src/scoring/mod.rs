@@ -3,10 +3,26 @@
 //! The event scorer loads a visitor's profile and the sessions a batch touches, calls
 //! [`fold_visitor`] once per visitor per batch, and stores what it returns. Formulas are
 //! documented with worked examples in `docs/scoring.md`.
+//!
+//! One idea per file: `curves` (saturation, rounding), `formulas` (the four scores), `pages`
+//! (which paths show intent), `trend` (falling engagement), `observations` (friction points and
+//! intent signals) and `fold` (applying envelopes to state).
+
+pub mod curves;
+mod fold;
+pub mod formulas;
+pub mod observations;
+pub mod pages;
+pub mod trend;
 
 use serde::{Deserialize, Serialize};
 
-use crate::message::{BeaconEnvelope, VisitorKeyKind};
+pub use fold::{
+    BACK_AND_FORTH_WINDOW_MS, MAX_ENGAGED_MS_PER_PAGE, MAX_SESSION_PAGES, MAX_VISIT_DAYS,
+};
+pub use trend::EngagementTrend;
+
+use crate::message::{BeaconEnvelope, DroppedReport, VisitorKeyKind};
 use crate::site::SiteId;
 use crate::time::Millis;
 
@@ -42,6 +58,27 @@ pub struct BehaviorTotals {
     pub back_and_forth: u64,
 }
 
+impl BehaviorTotals {
+    /// Adds another set of counters (the highest scroll depth wins).
+    pub fn add(&mut self, other: &BehaviorTotals) {
+        self.events += other.events;
+        self.page_views += other.page_views;
+        self.engaged_ms = self.engaged_ms.saturating_add(other.engaged_ms);
+        self.max_scroll = self.max_scroll.max(other.max_scroll);
+        self.intent_page_views += other.intent_page_views;
+        self.cta_clicks += other.cta_clicks;
+        self.form_starts += other.form_starts;
+        self.form_submits += other.form_submits;
+        self.hover_intents += other.hover_intents;
+        self.quote_or_demo_requests += other.quote_or_demo_requests;
+        self.rage_clicks += other.rage_clicks;
+        self.dead_clicks += other.dead_clicks;
+        self.form_abandons += other.form_abandons;
+        self.errors += other.errors;
+        self.back_and_forth += other.back_and_forth;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitorProfile {
     pub site: SiteId,
@@ -59,12 +96,18 @@ pub struct VisitorProfile {
     pub country: Option<String>,
     /// Ids of the last [`REMEMBERED_MESSAGES`] applied messages, oldest first.
     pub applied_messages: Vec<String>,
+    /// Running sums behind the "falling engagement" part of churn risk.
+    #[serde(default)]
+    pub engagement_trend: EngagementTrend,
 }
 
 impl VisitorProfile {
     /// Scores as seen at `now` (churn risk grows with time since the last visit).
     pub fn scores_at(&self, now: Millis) -> Scores {
-        todo!()
+        Scores {
+            churn_risk: formulas::churn_risk(self, now),
+            ..self.scores
+        }
     }
 }
 
@@ -87,6 +130,9 @@ pub struct SessionState {
     pub country: Option<String>,
     pub totals: BehaviorTotals,
     pub scores: Scores,
+    /// When the current page was viewed, to tell quick back-and-forth from reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_page_view_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -148,6 +194,22 @@ pub struct SiteDelta {
     pub pages: std::collections::BTreeMap<String, u64>,
 }
 
+impl SiteDelta {
+    /// What a bot report adds: only the bot counters.
+    pub fn from_dropped(report: &DroppedReport) -> SiteDelta {
+        SiteDelta {
+            bot_beacons: u64::from(report.bot_beacons),
+            bot_events: u64::from(report.bot_events),
+            ..SiteDelta::default()
+        }
+    }
+
+    /// Whether applying this delta would change nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == SiteDelta::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisitorFold {
     pub profile: VisitorProfile,
@@ -165,12 +227,23 @@ pub struct VisitorFold {
 /// Folds the envelopes of one visitor (same site and visitor key) into its state.
 ///
 /// `sessions` holds the stored state of sessions the envelopes refer to (absent ones are new).
-/// Envelopes whose id is in `profile.applied_messages` are skipped, so redelivery is harmless.
+/// Envelopes whose id is in `profile.applied_messages` are skipped, so redelivery is harmless;
+/// an id given twice in `envelopes` is applied once. Envelopes are applied in (received_at, id)
+/// order, so the order of `envelopes` does not matter.
+///
+/// The result depends only on the state and the envelopes, not on `now`: stored scores are as
+/// of the visitor's `last_seen` (read them at any time with [`VisitorProfile::scores_at`]), so a
+/// redelivery folded an hour later yields exactly the same state. `now` stays in the signature
+/// for the rules that will need the clock (decay), which the scheduled jobs apply.
 pub fn fold_visitor(
     profile: Option<VisitorProfile>,
     sessions: Vec<SessionState>,
     envelopes: &[&BeaconEnvelope],
     now: Millis,
 ) -> VisitorFold {
-    todo!()
+    let _ = now;
+    fold::fold(profile, sessions, envelopes)
 }
+
+#[cfg(test)]
+mod tests;

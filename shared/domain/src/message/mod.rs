@@ -1,6 +1,8 @@
 //! The one queue message format: written by every ingest host (crm-local, the edge worker),
 //! read by the event scorer. Changing it is a contract change for both.
 
+mod decode;
+
 use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
@@ -9,7 +11,9 @@ use crate::time::Millis;
 
 pub const MESSAGE_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialized internally tagged (`{"kind": "beacon", …}`, the tag first). Deserialization is
+/// hand-written in `decode.rs` to avoid serde's buffering of tagged enums (see there).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QueueMessage {
     Beacon(BeaconEnvelope),
