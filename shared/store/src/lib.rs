@@ -12,5 +12,10 @@ pub mod table;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "sqs")]
+pub mod sqs;
+
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# Starts a local AWS API emulator (moto's server, pinned) for the tests that need DynamoDB and SQS.
+# Meant to be sourced, not run:
+#
+#   source tests/aws/moto.sh
+#   cargo test -p crm-store --features dynamodb,sqs,conformance --test aws_conformance
+#
+# What it does:
+# - installs moto[server]==$MOTO_VERSION into a virtualenv under
+#   ${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}/moto-$MOTO_VERSION, once (the
+#   directory is keyed by version; a half-finished install is redone);
+# - starts `moto_server` on a free loopback port in the background and waits until it answers;
+# - exports CRM_TEST_AWS_ENDPOINT=http://127.0.0.1:PORT and dummy AWS credentials and region, so
+#   nothing can reach a real AWS account with real credentials;
+# - defines and exports `stop_moto`, and chains it in front of any EXIT trap already set. A script
+#   that sets its own EXIT trap after sourcing this file must call `stop_moto` in it.
+#
+# On any failure it prints why on stderr and returns non-zero (so `set -e` scripts stop).
+
+MOTO_VERSION=5.2.5
+
+_moto_fail() {
+    printf 'tests/aws/moto.sh: %s\n' "$*" >&2
+    return 1
+}
+
+# Installs moto into its virtualenv unless a finished install is already there.
+_moto_install() {
+    local cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
+    MOTO_VENV="$cache/moto-$MOTO_VERSION"
+    if [[ -x "$MOTO_VENV/bin/moto_server" && -f "$MOTO_VENV/.installed" ]]; then
+        return 0
+    fi
+    command -v python3 >/dev/null 2>&1 ||
+        { _moto_fail "python3 is required to run the AWS emulator (install Python 3.9 or later)"; return 1; }
+    mkdir -p "$cache" || { _moto_fail "cannot create the tools cache $cache"; return 1; }
+    rm -rf "$MOTO_VENV"
+    printf 'tests/aws/moto.sh: installing moto[server]==%s into %s (about a minute, once)\n' \
+        "$MOTO_VERSION" "$MOTO_VENV" >&2
+    python3 -m venv "$MOTO_VENV" ||
+        { _moto_fail "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"; return 1; }
+    "$MOTO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" ||
+        { _moto_fail "pip could not install moto[server]==$MOTO_VERSION (network? see the pip output above)"; return 1; }
+    [[ -x "$MOTO_VENV/bin/moto_server" ]] ||
+        { _moto_fail "the moto install has no moto_server executable"; return 1; }
+    touch "$MOTO_VENV/.installed"
+}
+
+# A loopback port nobody listens on right now.
+_moto_free_port() {
+    "$MOTO_VENV/bin/python" -c '
+import socket
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])'
+}
+
+# Starts the server; succeeds once it accepts connections.
+_moto_start() {
+    local attempt port waited
+    MOTO_LOG=$(mktemp "${TMPDIR:-/tmp}/moto-server.XXXXXX.log") ||
+        { _moto_fail "cannot create a log file"; return 1; }
+    for attempt in 1 2 3; do
+        port=$(_moto_free_port) || { _moto_fail "cannot find a free port"; return 1; }
+        "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+        MOTO_PID=$!
+        # Up to 30 s: the server is usually ready in under one.
+        for ((waited = 0; waited < 300; waited++)); do
+            if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+                break
+            fi
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                export CRM_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_moto
+        printf 'tests/aws/moto.sh: moto_server did not start on port %s (attempt %s)\n' \
+            "$port" "$attempt" >&2
+    done
+    tail -n 20 "$MOTO_LOG" >&2
+    _moto_fail "moto_server did not start; its log is $MOTO_LOG"
+}
+
+# Stops the server this file started (safe to call twice).
+stop_moto() {
+    if [[ -n "${MOTO_PID:-}" ]]; then
+        kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+        MOTO_PID=
+    fi
+    return 0
+}
+export -f stop_moto
+
+_moto_main() {
+    _moto_install || return 1
+    _moto_start || return 1
+    # Chain in front of whatever EXIT trap the sourcing shell already has.
+    # `trap -p` prints `trap -- 'command' EXIT` quoted for reuse; eval takes the command back out.
+    local previous=
+    if [[ -n "$(trap -p EXIT)" ]]; then
+        eval "set -- $(trap -p EXIT)"
+        previous=$3
+    fi
+    # shellcheck disable=SC2064 # expand the previous trap now, on purpose
+    trap "stop_moto${previous:+; $previous}" EXIT
+    export MOTO_PID
+    export AWS_ACCESS_KEY_ID=testing
+    export AWS_SECRET_ACCESS_KEY=testing
+    export AWS_REGION=us-east-1
+    unset AWS_SESSION_TOKEN AWS_PROFILE
+    printf 'tests/aws/moto.sh: moto %s listening on %s (pid %s)\n' \
+        "$MOTO_VERSION" "$CRM_TEST_AWS_ENDPOINT" "$MOTO_PID" >&2
+}
+
+_moto_main
