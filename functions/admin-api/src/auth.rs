@@ -43,7 +43,10 @@ impl TokenVerifier {
     pub fn hs256(secret: &[u8]) -> TokenVerifier {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
-        TokenVerifier { key: DecodingKey::from_secret(secret), validation }
+        TokenVerifier {
+            key: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
@@ -60,7 +63,9 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn hs256(secret: &[u8]) -> TokenIssuer {
-        TokenIssuer { key: EncodingKey::from_secret(secret) }
+        TokenIssuer {
+            key: EncodingKey::from_secret(secret),
+        }
     }
 
     /// A token for `subject` in `role`, valid for `ttl_seconds` from `now_seconds`.
@@ -85,14 +90,18 @@ pub async fn require_token(
     let header = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token>".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("missing Authorization: Bearer <token>".to_owned())
+        })?;
     let token = header
         .to_str()
         .ok()
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <token>".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be Bearer <token>".to_owned())
+        })?;
     let claims = state.tokens.verify(token)?;
     request.extensions_mut().insert(claims);
     Ok(next.run(request).await)

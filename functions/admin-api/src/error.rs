@@ -15,7 +15,10 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Validation { message: String, details: serde_json::Value },
+    Validation {
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("the store is unavailable, try again")]
@@ -46,7 +49,9 @@ impl ApiError {
 impl From<TableError> for ApiError {
     fn from(error: TableError) -> ApiError {
         match error {
-            TableError::InvalidCursor => ApiError::validation("cursor", "is not a cursor this API returned"),
+            TableError::InvalidCursor => {
+                ApiError::validation("cursor", "is not a cursor this API returned")
+            }
             other => ApiError::Unavailable(other.to_string()),
         }
     }

@@ -46,6 +46,9 @@ pub fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => Ok(limit),
-        Some(_) => Err(ApiError::validation("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"))),
+        Some(_) => Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
     }
 }

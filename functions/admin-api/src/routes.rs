@@ -41,9 +41,18 @@ pub fn router(state: AdminState) -> Router {
         .route("/behavior/visitors", get(behavior::list_visitors))
         .route("/behavior/visitors/{id}", get(behavior::get_visitor))
         .route("/behavior/sessions/{id}", get(behavior::get_session))
-        .route("/behavior/friction-points", get(behavior::list_friction_points))
-        .route("/behavior/friction-points/{id}/resolve", patch(behavior::resolve_friction_point))
-        .route("/behavior/intent-signals", get(behavior::list_intent_signals))
+        .route(
+            "/behavior/friction-points",
+            get(behavior::list_friction_points),
+        )
+        .route(
+            "/behavior/friction-points/{id}/resolve",
+            patch(behavior::resolve_friction_point),
+        )
+        .route(
+            "/behavior/intent-signals",
+            get(behavior::list_intent_signals),
+        )
         .fallback(unknown_route)
         .route_layer(from_fn_with_state(state.clone(), require_token));
     Router::new()

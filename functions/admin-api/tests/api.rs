@@ -29,7 +29,10 @@ const ADMIN_ROUTES: [(&str, &str); 7] = [
     ("GET", "/api/admin/behavior/visitors/abc?site=demo"),
     ("GET", "/api/admin/behavior/sessions/abc?site=demo"),
     ("GET", "/api/admin/behavior/friction-points?site=demo"),
-    ("PATCH", "/api/admin/behavior/friction-points/abc/resolve?site=demo"),
+    (
+        "PATCH",
+        "/api/admin/behavior/friction-points/abc/resolve?site=demo",
+    ),
     ("GET", "/api/admin/behavior/intent-signals?site=demo"),
 ];
 
@@ -52,9 +55,18 @@ impl TestApp {
             })
             .await
             .unwrap();
-        let state = AdminState::new(table.clone(), TokenVerifier::hs256(SECRET), Arc::new(FixedClock(NOW)));
-        let token = TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds(), 3600);
-        TestApp { router: admin_api::router(state), table, token }
+        let state = AdminState::new(
+            table.clone(),
+            TokenVerifier::hs256(SECRET),
+            Arc::new(FixedClock(NOW)),
+        );
+        let token =
+            TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds(), 3600);
+        TestApp {
+            router: admin_api::router(state),
+            table,
+            token,
+        }
     }
 
     async fn request(&self, method: &str, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -62,10 +74,20 @@ impl TestApp {
         if let Some(token) = token {
             builder = builder.header("Authorization", format!("Bearer {token}"));
         }
-        let response = self.router.clone().oneshot(builder.body(Body::empty()).unwrap()).await.unwrap();
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
@@ -74,7 +96,10 @@ impl TestApp {
 
     /// Scores beacons through the real scorer so the API reads what production would.
     async fn score(&self, envelopes: Vec<BeaconEnvelope>) {
-        let deps = ScorerDeps { table: self.table.clone(), clock: Arc::new(FixedClock(NOW)) };
+        let deps = ScorerDeps {
+            table: self.table.clone(),
+            clock: Arc::new(FixedClock(NOW)),
+        };
         let messages: Vec<IncomingMessage> = envelopes
             .into_iter()
             .map(|envelope| IncomingMessage {
@@ -88,7 +113,10 @@ impl TestApp {
 }
 
 fn wall_clock_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
@@ -101,7 +129,10 @@ fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
         session: format!("session-{visitor}"),
         received_at: NOW,
         country: None,
-        consent: Consent { analytics: true, marketing: false },
+        consent: Consent {
+            analytics: true,
+            marketing: false,
+        },
         events: serde_json::from_value(events).unwrap(),
         rejected: 0,
         identify: None,
@@ -123,12 +154,27 @@ fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
 #[tokio::test]
 async fn no_admin_route_answers_without_a_valid_token() {
     let app = TestApp::new().await;
-    let expired = TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds() - 7200, 3600);
-    let forged = TokenIssuer::hs256(b"another-secret-another-secret-12").issue("x", Role::Admin, wall_clock_seconds(), 3600);
+    let expired =
+        TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds() - 7200, 3600);
+    let forged = TokenIssuer::hs256(b"another-secret-another-secret-12").issue(
+        "x",
+        Role::Admin,
+        wall_clock_seconds(),
+        3600,
+    );
     for (method, uri) in ADMIN_ROUTES {
-        for token in [None, Some("garbage"), Some(expired.as_str()), Some(forged.as_str())] {
+        for token in [
+            None,
+            Some("garbage"),
+            Some(expired.as_str()),
+            Some(forged.as_str()),
+        ] {
             let (status, body) = app.request(method, uri, token).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri} with {token:?}");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} with {token:?}"
+            );
             assert_eq!(body["success"], false);
             assert_eq!(body["error"]["code"], "UNAUTHORIZED");
         }
@@ -150,7 +196,9 @@ async fn a_missing_or_unknown_site_is_a_clear_error() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
     assert!(body["error"]["details"]["site"].is_array());
-    let (status, body) = app.get("/api/admin/behavior/visitors?site=Not%20A%20Site").await;
+    let (status, body) = app
+        .get("/api/admin/behavior/visitors?site=Not%20A%20Site")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = app.get("/api/admin/behavior/visitors?site=elsewhere").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -188,7 +236,11 @@ async fn unknown_admin_routes_and_records_are_json_404s() {
         assert_eq!(body["error"]["code"], "NOT_FOUND");
     }
     let (status, _) = app
-        .request("PATCH", "/api/admin/behavior/friction-points/nothing/resolve?site=demo", Some(&app.token))
+        .request(
+            "PATCH",
+            "/api/admin/behavior/friction-points/nothing/resolve?site=demo",
+            Some(&app.token),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -196,7 +248,9 @@ async fn unknown_admin_routes_and_records_are_json_404s() {
 #[tokio::test]
 async fn visitors_are_listed_newest_first_across_pages() {
     let app = TestApp::new().await;
-    let envelopes = (0..7).map(|index| page_views(&format!("v{index}"), &["/", "/pricing"])).collect();
+    let envelopes = (0..7)
+        .map(|index| page_views(&format!("v{index}"), &["/", "/pricing"]))
+        .collect();
     app.score(envelopes).await;
 
     let mut seen = Vec::new();
@@ -206,9 +260,14 @@ async fn visitors_are_listed_newest_first_across_pages() {
         assert_eq!(status, StatusCode::OK, "{body}");
         let page = body["data"].as_array().unwrap();
         assert!(page.len() <= 3);
-        seen.extend(page.iter().map(|visitor| visitor["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page.iter()
+                .map(|visitor| visitor["id"].as_str().unwrap().to_owned()),
+        );
         match body["meta"]["next_cursor"].as_str() {
-            Some(cursor) => uri = format!("/api/admin/behavior/visitors?site=demo&limit=3&cursor={cursor}"),
+            Some(cursor) => {
+                uri = format!("/api/admin/behavior/visitors?site=demo&limit=3&cursor={cursor}")
+            }
             None => break,
         }
     }
@@ -221,7 +280,11 @@ async fn visitors_are_listed_newest_first_across_pages() {
 #[tokio::test]
 async fn the_dashboard_sums_what_the_scorer_folded() {
     let app = TestApp::new().await;
-    app.score(vec![page_views("a", &["/", "/pricing"]), page_views("b", &["/"])]).await;
+    app.score(vec![
+        page_views("a", &["/", "/pricing"]),
+        page_views("b", &["/"]),
+    ])
+    .await;
     let (status, body) = app.get("/api/admin/behavior/dashboard?site=demo").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
@@ -230,7 +293,10 @@ async fn the_dashboard_sums_what_the_scorer_folded() {
     assert_eq!(data["totals"]["events"], 3);
     assert_eq!(data["totals"]["page_views"], 3);
     assert_eq!(data["top_pages"][0], json!({"path": "/", "views": 2}));
-    assert!(data["intent_signals"]["total"].as_u64().unwrap() >= 1, "a pricing view is an intent signal");
+    assert!(
+        data["intent_signals"]["total"].as_u64().unwrap() >= 1,
+        "a pricing view is an intent signal"
+    );
 }
 
 #[tokio::test]
@@ -249,19 +315,29 @@ async fn friction_points_are_ranked_and_resolvable() {
         )
     };
     app.score(vec![rage("a"), rage("b")]).await;
-    let (status, body) = app.get("/api/admin/behavior/friction-points?site=demo&limit=1").await;
+    let (status, body) = app
+        .get("/api/admin/behavior/friction-points?site=demo&limit=1")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert!(body["meta"]["next_cursor"].is_string());
     let first = &body["data"][0];
     let cursor = body["meta"]["next_cursor"].as_str().unwrap().to_owned();
-    let (_, second_page) = app.get(&format!("/api/admin/behavior/friction-points?site=demo&limit=1&cursor={cursor}")).await;
+    let (_, second_page) = app
+        .get(&format!(
+            "/api/admin/behavior/friction-points?site=demo&limit=1&cursor={cursor}"
+        ))
+        .await;
     let second = &second_page["data"][0];
     assert!(first["count"].as_i64() >= second["count"].as_i64());
 
     let id = first["id"].as_str().unwrap();
     let (status, resolved) = app
-        .request("PATCH", &format!("/api/admin/behavior/friction-points/{id}/resolve?site=demo"), Some(&app.token))
+        .request(
+            "PATCH",
+            &format!("/api/admin/behavior/friction-points/{id}/resolve?site=demo"),
+            Some(&app.token),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{resolved}");
     assert_eq!(resolved["data"]["resolved"], true);

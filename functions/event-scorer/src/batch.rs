@@ -68,14 +68,18 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
                     groups.push(VisitorGroup::default());
                     groups.len() - 1
                 });
-                groups[index].members.push((message.transport_id.clone(), envelope));
+                groups[index]
+                    .members
+                    .push((message.transport_id.clone(), envelope));
             }
         }
     }
 
     let mut retention_days: HashMap<SiteId, u32> = HashMap::new();
     for group in &groups {
-        let Some((_, first)) = group.members.first() else { continue };
+        let Some((_, first)) = group.members.first() else {
+            continue;
+        };
         let retention = match retention_days.get(&first.site) {
             Some(days) => *days,
             None => {
@@ -91,7 +95,8 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
                 days
             }
         };
-        let envelopes: Vec<&BeaconEnvelope> = group.members.iter().map(|(_, envelope)| envelope).collect();
+        let envelopes: Vec<&BeaconEnvelope> =
+            group.members.iter().map(|(_, envelope)| envelope).collect();
         match apply_visitor_group(&behavior, &envelopes, retention, now).await {
             Ok(outcome) => {
                 report.applied += outcome.applied;
@@ -129,6 +134,8 @@ struct VisitorGroup {
 
 impl VisitorGroup {
     fn transport_ids(&self) -> impl Iterator<Item = String> + '_ {
-        self.members.iter().map(|(transport_id, _)| transport_id.clone())
+        self.members
+            .iter()
+            .map(|(transport_id, _)| transport_id.clone())
     }
 }

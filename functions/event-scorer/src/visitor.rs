@@ -26,10 +26,21 @@ pub async fn apply_visitor_group(
 ) -> Result<GroupOutcome, TableError> {
     match apply_together(behavior, envelopes, retention_days, now).await {
         Err(CommitError::TooLarge(items)) if envelopes.len() > 1 => {
-            tracing::info!(items, envelopes = envelopes.len(), "fold too large; applying one beacon at a time");
+            tracing::info!(
+                items,
+                envelopes = envelopes.len(),
+                "fold too large; applying one beacon at a time"
+            );
             let mut outcome = GroupOutcome::default();
             for envelope in envelopes {
-                match apply_together(behavior, std::slice::from_ref(envelope), retention_days, now).await {
+                match apply_together(
+                    behavior,
+                    std::slice::from_ref(envelope),
+                    retention_days,
+                    now,
+                )
+                .await
+                {
                     Ok(single) => {
                         outcome.applied += single.applied;
                         outcome.duplicates += single.duplicates;
@@ -46,7 +57,10 @@ pub async fn apply_visitor_group(
         Err(CommitError::TooLarge(items)) => {
             tracing::error!(items, "beacon too large for one transaction");
             Ok(GroupOutcome {
-                failed_envelopes: envelopes.iter().map(|envelope| envelope.id.clone()).collect(),
+                failed_envelopes: envelopes
+                    .iter()
+                    .map(|envelope| envelope.id.clone())
+                    .collect(),
                 ..GroupOutcome::default()
             })
         }
@@ -72,14 +86,28 @@ async fn apply_together(
     }
     let mut raw_events_written = false;
     for _ in 0..MAX_CONFLICT_RETRIES {
-        let stored = behavior.load_visitor(&first.site, &first.visitor, &sessions).await?;
-        let fold = fold_visitor(stored.profile.clone(), stored.sessions.clone(), envelopes, now);
+        let stored = behavior
+            .load_visitor(&first.site, &first.visitor, &sessions)
+            .await?;
+        let fold = fold_visitor(
+            stored.profile.clone(),
+            stored.sessions.clone(),
+            envelopes,
+            now,
+        );
         if fold.applied.is_empty() {
-            return Ok(GroupOutcome { applied: 0, duplicates: fold.duplicates.len(), failed_envelopes: Vec::new() });
+            return Ok(GroupOutcome {
+                applied: 0,
+                duplicates: fold.duplicates.len(),
+                failed_envelopes: Vec::new(),
+            });
         }
         if !raw_events_written {
             // Written before the fold commits, so a scored beacon always has its raw events.
-            for envelope in envelopes.iter().filter(|envelope| fold.applied.contains(&envelope.id)) {
+            for envelope in envelopes
+                .iter()
+                .filter(|envelope| fold.applied.contains(&envelope.id))
+            {
                 behavior.put_raw_events(envelope, retention_days).await?;
                 if let Some(identify) = &envelope.identify {
                     behavior.put_identify_request(envelope, identify).await?;

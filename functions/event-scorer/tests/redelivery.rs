@@ -22,7 +22,10 @@ fn site() -> SiteId {
 
 fn deps() -> ScorerDeps {
     let table: Arc<dyn Table> = Arc::new(SqliteTable::in_memory().unwrap());
-    ScorerDeps { table, clock: Arc::new(FixedClock(NOW)) }
+    ScorerDeps {
+        table,
+        clock: Arc::new(FixedClock(NOW)),
+    }
 }
 
 fn beacon(id: &str, visitor: &str, session: &str, offset_ms: i64) -> BeaconEnvelope {
@@ -44,7 +47,10 @@ fn beacon(id: &str, visitor: &str, session: &str, offset_ms: i64) -> BeaconEnvel
         session: session.to_owned(),
         received_at: Millis(ts + 10),
         country: Some("DE".to_owned()),
-        consent: Consent { analytics: true, marketing: false },
+        consent: Consent {
+            analytics: true,
+            marketing: false,
+        },
         events,
         rejected: 1,
         identify: None,
@@ -68,7 +74,11 @@ async fn snapshot(table: &Arc<dyn Table>) -> Value {
     let (profiles, _) = repo.list_visitors(&site(), 100, None).await.unwrap();
     let mut sessions = Vec::new();
     for profile in &profiles {
-        sessions.extend(repo.list_sessions(&site(), &profile.visitor, 100).await.unwrap());
+        sessions.extend(
+            repo.list_sessions(&site(), &profile.visitor, 100)
+                .await
+                .unwrap(),
+        );
     }
     json!({
         "profiles": serde_json::to_value(&profiles).unwrap(),
@@ -136,7 +146,12 @@ async fn overlapping_and_reordered_redeliveries_give_the_same_state_as_one_clean
     assert_eq!(messy_state["intent"], clean_state["intent"]);
     assert_eq!(messy_state["pages"], clean_state["pages"]);
     let counters = |state: &Value| -> Vec<Value> {
-        state["profiles"].as_array().unwrap().iter().map(|profile| profile["totals"].clone()).collect()
+        state["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|profile| profile["totals"].clone())
+            .collect()
     };
     assert_eq!(counters(&messy_state), counters(&clean_state));
 }
@@ -150,7 +165,9 @@ async fn concurrent_scorers_on_one_visitor_lose_no_update() {
     let mut tasks = Vec::new();
     for (attempt, batch) in batches.into_iter().enumerate() {
         let deps = deps.clone();
-        tasks.push(tokio::spawn(async move { process_batch(&deps, &messages(&batch, attempt)).await }));
+        tasks.push(tokio::spawn(async move {
+            process_batch(&deps, &messages(&batch, attempt)).await
+        }));
     }
     for task in tasks {
         let report = task.await.unwrap();
@@ -165,7 +182,13 @@ async fn concurrent_scorers_on_one_visitor_lose_no_update() {
 async fn a_poison_message_fails_alone() {
     let deps = deps();
     let mut batch = messages(&envelopes()[..2], 1);
-    batch.insert(1, IncomingMessage { transport_id: "poison".to_owned(), body: "{\"kind\":\"beacon\",".to_owned() });
+    batch.insert(
+        1,
+        IncomingMessage {
+            transport_id: "poison".to_owned(),
+            body: "{\"kind\":\"beacon\",".to_owned(),
+        },
+    );
     let report = process_batch(&deps, &batch).await;
     assert_eq!(report.failed, vec!["poison".to_owned()]);
     assert_eq!(report.poison, 1);
@@ -183,11 +206,22 @@ async fn bot_reports_are_counted_once() {
         bot_beacons: 1,
         bot_events: 7,
     });
-    let message = IncomingMessage { transport_id: "t".to_owned(), body: report.to_json() };
+    let message = IncomingMessage {
+        transport_id: "t".to_owned(),
+        body: report.to_json(),
+    };
     for _ in 0..3 {
-        assert!(process_batch(&deps, std::slice::from_ref(&message)).await.failed.is_empty());
+        assert!(
+            process_batch(&deps, std::slice::from_ref(&message))
+                .await
+                .failed
+                .is_empty()
+        );
     }
-    let totals = BehaviorRepo::new(deps.table.clone()).totals(&site(), 0, NOW.day()).await.unwrap();
+    let totals = BehaviorRepo::new(deps.table.clone())
+        .totals(&site(), 0, NOW.day())
+        .await
+        .unwrap();
     assert_eq!(totals.bot_beacons, 1);
     assert_eq!(totals.bot_events, 7);
 }

@@ -10,7 +10,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug, Parser)]
-#[command(name = "crm-local", version, about = "The privacy-first behavioral CRM in one process")]
+#[command(
+    name = "crm-local",
+    version,
+    about = "The privacy-first behavioral CRM in one process"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -111,7 +115,10 @@ impl ServeArgs {
 }
 
 pub fn parse_instant(raw: &str) -> anyhow::Result<Millis> {
-    let moment = OffsetDateTime::parse(raw, &Rfc3339)
-        .with_context(|| format!("--now {raw:?} is not an RFC 3339 instant like 2026-01-31T12:00:00Z"))?;
-    Ok(Millis(i64::try_from(moment.unix_timestamp_nanos() / 1_000_000)?))
+    let moment = OffsetDateTime::parse(raw, &Rfc3339).with_context(|| {
+        format!("--now {raw:?} is not an RFC 3339 instant like 2026-01-31T12:00:00Z")
+    })?;
+    Ok(Millis(i64::try_from(
+        moment.unix_timestamp_nanos() / 1_000_000,
+    )?))
 }

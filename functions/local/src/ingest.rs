@@ -9,7 +9,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crm_domain::ingest::{
-    self, IngestError, IngestKeys, MAX_BEACON_BYTES, RequestContext, check_content_type, parse_beacon,
+    self, IngestError, IngestKeys, MAX_BEACON_BYTES, RequestContext, check_content_type,
+    parse_beacon,
 };
 use crm_domain::privacy::daily_salt;
 use crm_store::clock::Clock;
@@ -39,7 +40,11 @@ pub async fn receive_beacon(
         Err(Failure::Rejected(error)) => rejection(&error),
         Err(Failure::QueueUnavailable(cause)) => {
             tracing::error!(%cause, "beacon not queued");
-            error_body(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the beacon could not be stored; retry later")
+            error_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the beacon could not be stored; retry later",
+            )
         }
     };
     allow_origin(response.headers_mut(), origin.as_deref());
@@ -50,10 +55,22 @@ pub async fn receive_beacon(
 pub async fn preflight(headers: HeaderMap) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let response_headers = response.headers_mut();
-    allow_origin(response_headers, header_str(&headers, header::ORIGIN.as_str()));
-    response_headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
-    response_headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
-    response_headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    allow_origin(
+        response_headers,
+        header_str(&headers, header::ORIGIN.as_str()),
+    );
+    response_headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    response_headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Content-Type"),
+    );
+    response_headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
     response
 }
 
@@ -93,11 +110,17 @@ async fn accept(
         global_privacy_control: header_str(headers, "sec-gpc") == Some("1"),
         country: None,
     };
-    let keys = IngestKeys { daily_salt: &salt, visitor_pepper: &state.secrets.visitor_pepper };
+    let keys = IngestKeys {
+        daily_salt: &salt,
+        visitor_pepper: &state.secrets.visitor_pepper,
+    };
     let message_id = uuid::Uuid::now_v7().to_string();
     let accepted = ingest::accept(beacon, &site, &request, &keys, message_id.clone(), now)?;
     if let Some(message) = accepted.message {
-        let outgoing = OutgoingMessage { entry_id: "beacon".to_owned(), body: message.to_json() };
+        let outgoing = OutgoingMessage {
+            entry_id: "beacon".to_owned(),
+            body: message.to_json(),
+        };
         let outcome = state
             .queue
             .send_batch(vec![outgoing])
@@ -114,7 +137,11 @@ async fn accept(
 async fn read_limited(body: Body) -> Result<Bytes, Failure> {
     axum::body::to_bytes(body, MAX_BEACON_BYTES)
         .await
-        .map_err(|_| Failure::Rejected(IngestError::PayloadTooLarge { limit: MAX_BEACON_BYTES }))
+        .map_err(|_| {
+            Failure::Rejected(IngestError::PayloadTooLarge {
+                limit: MAX_BEACON_BYTES,
+            })
+        })
 }
 
 fn client_ip(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> Option<IpAddr> {
@@ -135,13 +162,21 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn allow_origin(headers: &mut HeaderMap, origin: Option<&str>) {
     let value = origin.and_then(|origin| HeaderValue::from_str(origin).ok());
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value.unwrap_or(HeaderValue::from_static("*")));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        value.unwrap_or(HeaderValue::from_static("*")),
+    );
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 fn rejection(error: &IngestError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, [(header::CONTENT_TYPE, "application/json")], error.to_json_body()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        error.to_json_body(),
+    )
+        .into_response()
 }
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> Response {

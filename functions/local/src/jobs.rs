@@ -29,7 +29,11 @@ pub async fn retention(table: &SqliteTable, clock: &dyn Clock) -> anyhow::Result
     }
 }
 
-pub async fn run_periodically(table: Arc<SqliteTable>, clock: Arc<dyn Clock>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_periodically(
+    table: Arc<SqliteTable>,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(RETENTION_INTERVAL);
     loop {
         tokio::select! {

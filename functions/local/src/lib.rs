@@ -19,7 +19,10 @@ pub use server::{Running, start};
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
@@ -29,7 +32,15 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("reading secrets in {}", args.data_dir.display()))?;
             let now_seconds = crm_store::clock::Clock::now(&crm_store::clock::SystemClock).0 / 1000;
             let issuer = admin_api::TokenIssuer::hs256(&secrets.jwt_secret);
-            println!("{}", issuer.issue(&args.subject, args.role.into(), now_seconds, args.ttl_hours * 3600));
+            println!(
+                "{}",
+                issuer.issue(
+                    &args.subject,
+                    args.role.into(),
+                    now_seconds,
+                    args.ttl_hours * 3600
+                )
+            );
             Ok(())
         }
         Some(cli::Command::Job(args)) => jobs::run_once(args).await,

@@ -27,8 +27,10 @@ impl Secrets {
             .with_context(|| format!("creating data dir {}", data_dir.display()))?;
         let path = data_dir.join(FILE_NAME);
         if path.exists() {
-            let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            return serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()));
+            let text =
+                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            return serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid", path.display()));
         }
         let secrets = Secrets {
             jwt_secret: random_bytes(),
@@ -53,7 +55,9 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
+    let mut file = options
+        .open(&temporary)
+        .with_context(|| format!("creating {}", temporary.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
     fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;

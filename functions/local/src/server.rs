@@ -48,12 +48,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let events_queue = SqliteQueue::open(
         &config.data_dir.join(QUEUE_FILE),
         EVENTS_QUEUE,
-        Some(RedrivePolicy { dead_letter: EVENTS_DEAD_LETTERS.to_owned(), max_receives: MAX_RECEIVES }),
+        Some(RedrivePolicy {
+            dead_letter: EVENTS_DEAD_LETTERS.to_owned(),
+            max_receives: MAX_RECEIVES,
+        }),
     )?;
     // One process owns the queue: whatever was in flight when it last stopped is ours again.
     let reclaimed = events_queue.reclaim_in_flight().await?;
     if reclaimed > 0 {
-        tracing::info!(reclaimed, "messages in flight at the last stop will be scored again");
+        tracing::info!(
+            reclaimed,
+            "messages in flight at the last stop will be scored again"
+        );
     }
     let queue: Arc<dyn Queue> = Arc::new(events_queue);
 
@@ -65,10 +71,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         retention_days: DEFAULT_RETENTION_DAYS,
         enabled: true,
     };
-    sites.create_if_missing(&demo).await.context("creating the demo site")?;
+    sites
+        .create_if_missing(&demo)
+        .await
+        .context("creating the demo site")?;
 
     let tokens = admin_api::TokenVerifier::hs256(&secrets.jwt_secret);
-    let admin = admin_api::router(admin_api::AdminState::new(table.clone(), tokens, clock.clone()));
+    let admin = admin_api::router(admin_api::AdminState::new(
+        table.clone(),
+        tokens,
+        clock.clone(),
+    ));
     let ingest_state = IngestState {
         sites,
         queue: queue.clone(),
@@ -77,7 +90,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let ingest_routes = Router::new()
-        .route("/e", post(ingest::receive_beacon).options(ingest::preflight))
+        .route(
+            "/e",
+            post(ingest::receive_beacon).options(ingest::preflight),
+        )
         .with_state(ingest_state);
     let app = admin.merge(ingest_routes);
 
@@ -86,7 +102,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("listening on {}", config.addr))?;
     let addr = listener.local_addr()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let deps = ScorerDeps { table, clock: clock.clone() };
+    let deps = ScorerDeps {
+        table,
+        clock: clock.clone(),
+    };
     let mut server_shutdown = shutdown_rx.clone();
     let tasks = vec![
         tokio::spawn(scorer_loop::run(queue, deps, shutdown_rx.clone())),
@@ -110,7 +129,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         now_seconds,
         24 * 3600,
     );
-    Ok(Running { addr, admin_token, shutdown, tasks })
+    Ok(Running {
+        addr,
+        admin_token,
+        shutdown,
+        tasks,
+    })
 }
 
 impl Running {
@@ -121,7 +145,9 @@ impl Running {
         println!("  admin API       : {base}/api/admin/behavior/dashboard?site={DEMO_SITE}");
         println!("  health          : {base}/health");
         println!("  admin token     : {}", self.admin_token);
-        println!("Try: curl -H 'Authorization: Bearer <token>' '{base}/api/admin/behavior/visitors?site={DEMO_SITE}'");
+        println!(
+            "Try: curl -H 'Authorization: Bearer <token>' '{base}/api/admin/behavior/visitors?site={DEMO_SITE}'"
+        );
     }
 
     /// Runs until Ctrl-C or SIGTERM, then stops taking requests and finishes the batch in hand.

@@ -27,7 +27,9 @@ fn a_posted_beacon_is_scored_and_readable_through_the_admin_api_within_a_second(
     assert_eq!(visitor["events"], 4);
     assert_eq!(visitor["visitor_kind"], "first_party");
     for score in ["engagement", "intent", "friction", "churn_risk"] {
-        let value = visitor["scores"][score].as_f64().expect("score is a number");
+        let value = visitor["scores"][score]
+            .as_f64()
+            .expect("score is a number");
         assert!((0.0..=100.0).contains(&value), "{score} = {value}");
     }
 
@@ -36,7 +38,9 @@ fn a_posted_beacon_is_scored_and_readable_through_the_admin_api_within_a_second(
     let sessions = detail["data"]["session_list"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 1);
     let session_id = sessions[0]["id"].as_str().expect("session id");
-    let session = server.admin_get(&format!("/api/admin/behavior/sessions/{session_id}?site=demo"));
+    let session = server.admin_get(&format!(
+        "/api/admin/behavior/sessions/{session_id}?site=demo"
+    ));
     assert_eq!(session["data"]["visitor"], id);
 }
 
@@ -48,7 +52,8 @@ fn the_admin_api_refuses_requests_without_a_valid_token() {
     assert_eq!(status, 401);
     assert_eq!(body["success"], false);
     assert_eq!(body["error"]["code"], "UNAUTHORIZED");
-    let (status, _) = server.get_with_token("/api/admin/behavior/visitors?site=demo", Some("not-a-jwt"));
+    let (status, _) =
+        server.get_with_token("/api/admin/behavior/visitors?site=demo", Some("not-a-jwt"));
     assert_eq!(status, 401);
 }
 
@@ -91,7 +96,11 @@ fn every_acknowledged_beacon_is_scored_exactly_once_across_a_sigkill() {
     let poster = std::thread::spawn(move || {
         let mut acknowledged = 0u64;
         for index in 0..MAX_BEACONS {
-            let body = beacon(&format!("visitor-{index}"), "s1", EVENTS_PER_BEACON as usize);
+            let body = beacon(
+                &format!("visitor-{index}"),
+                "s1",
+                EVENTS_PER_BEACON as usize,
+            );
             match support::post_json(&endpoint, &body) {
                 Ok((202, _)) => acknowledged += 1,
                 Ok((status, reply)) => panic!("beacon {index} refused with {status}: {reply}"),
@@ -103,8 +112,14 @@ fn every_acknowledged_beacon_is_scored_exactly_once_across_a_sigkill() {
     std::thread::sleep(Duration::from_millis(400));
     server.kill();
     let acknowledged = poster.join().expect("poster thread");
-    assert!(acknowledged > 0, "the server was killed before acknowledging anything");
-    assert!(acknowledged < MAX_BEACONS, "every beacon was posted before the kill: not mid-stream");
+    assert!(
+        acknowledged > 0,
+        "the server was killed before acknowledging anything"
+    );
+    assert!(
+        acknowledged < MAX_BEACONS,
+        "every beacon was posted before the kill: not mid-stream"
+    );
 
     let server = LocalServer::start(data.path());
     let visitors = server.wait_for(Duration::from_secs(20), |server| {
@@ -112,9 +127,17 @@ fn every_acknowledged_beacon_is_scored_exactly_once_across_a_sigkill() {
         (all.len() as u64 >= acknowledged).then_some(all)
     });
     // At most one beacon was in flight when the process died: it may or may not have been kept.
-    assert!(visitors.len() as u64 <= acknowledged + 1, "{} visitors for {acknowledged} beacons", visitors.len());
+    assert!(
+        visitors.len() as u64 <= acknowledged + 1,
+        "{} visitors for {acknowledged} beacons",
+        visitors.len()
+    );
     for visitor in &visitors {
-        assert_eq!(visitor["events"], json!(EVENTS_PER_BEACON), "double counted: {visitor}");
+        assert_eq!(
+            visitor["events"],
+            json!(EVENTS_PER_BEACON),
+            "double counted: {visitor}"
+        );
     }
     let dashboard = server.admin_get("/api/admin/behavior/dashboard?site=demo");
     let total_events = dashboard["data"]["totals"]["events"].as_u64().unwrap_or(0);
@@ -138,13 +161,18 @@ fn a_friction_point_is_listed_and_can_be_resolved() {
     assert_eq!(status, 202);
     let points: Vec<Value> = server.wait_for(Duration::from_secs(2), |server| {
         let page = server.admin_get("/api/admin/behavior/friction-points?site=demo");
-        page["data"].as_array().filter(|points| !points.is_empty()).cloned()
+        page["data"]
+            .as_array()
+            .filter(|points| !points.is_empty())
+            .cloned()
     });
     assert_eq!(points[0]["kind"], "rage_click");
     assert_eq!(points[0]["element"], "div.price-card");
     let id = points[0]["id"].as_str().expect("friction point id");
-    let (status, resolved) =
-        server.admin_request("PATCH", &format!("/api/admin/behavior/friction-points/{id}/resolve?site=demo"));
+    let (status, resolved) = server.admin_request(
+        "PATCH",
+        &format!("/api/admin/behavior/friction-points/{id}/resolve?site=demo"),
+    );
     assert_eq!(status, 200, "{resolved}");
     assert_eq!(resolved["data"]["resolved"], true);
 }

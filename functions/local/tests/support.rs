@@ -39,7 +39,11 @@ impl LocalServer {
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        LocalServer { base_url: base_url.unwrap(), token: token.unwrap(), child }
+        LocalServer {
+            base_url: base_url.unwrap(),
+            token: token.unwrap(),
+            child,
+        }
     }
 
     pub fn kill(&mut self) {
@@ -89,7 +93,9 @@ impl LocalServer {
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(cursor) => format!("/api/admin/behavior/visitors?site=demo&limit=200&cursor={cursor}"),
+                Some(cursor) => {
+                    format!("/api/admin/behavior/visitors?site=demo&limit=200&cursor={cursor}")
+                }
                 None => "/api/admin/behavior/visitors?site=demo&limit=200".to_owned(),
             };
             let page = self.admin_get(&path);
@@ -102,13 +108,20 @@ impl LocalServer {
     }
 
     /// Polls `check` until it yields a value, failing the test after `limit`.
-    pub fn wait_for<T>(&self, limit: Duration, mut check: impl FnMut(&LocalServer) -> Option<T>) -> T {
+    pub fn wait_for<T>(
+        &self,
+        limit: Duration,
+        mut check: impl FnMut(&LocalServer) -> Option<T>,
+    ) -> T {
         let started = Instant::now();
         loop {
             if let Some(value) = check(self) {
                 return value;
             }
-            assert!(started.elapsed() < limit, "condition not met within {limit:?}");
+            assert!(
+                started.elapsed() < limit,
+                "condition not met within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -139,11 +152,17 @@ pub fn post_json(base_url: &str, body: &Value) -> Result<(u16, Value), ureq::Err
 fn read(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// A consented beacon from first-party visitor `vid` with `events` page views.

@@ -30,7 +30,10 @@ pub async fn dashboard(
     let site = known_site(&state, params.site.as_deref()).await?;
     let days = params.days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
-        return Err(ApiError::validation("days", format!("must be between 1 and {MAX_DAYS}")));
+        return Err(ApiError::validation(
+            "days",
+            format!("must be between 1 and {MAX_DAYS}"),
+        ));
     }
     let now = state.clock.now();
     let to_day = now.day();

@@ -104,7 +104,11 @@ fn paginate<T: Serialize>(mut items: Vec<T>, params: &PageParams) -> Result<Resp
     };
     let end = start.saturating_add(limit).min(items.len());
     let next = (end < items.len()).then(|| encode_offset(end));
-    let page: Vec<T> = if start < items.len() { items.drain(start..end).collect() } else { Vec::new() };
+    let page: Vec<T> = if start < items.len() {
+        items.drain(start..end).collect()
+    } else {
+        Vec::new()
+    };
     Ok(envelope::page(page, next))
 }
 
@@ -114,5 +118,9 @@ fn encode_offset(offset: usize) -> String {
 
 fn decode_offset(cursor: &str) -> Option<usize> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    std::str::from_utf8(&bytes).ok()?.strip_prefix("offset:")?.parse().ok()
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
 }

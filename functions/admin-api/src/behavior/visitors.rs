@@ -21,10 +21,15 @@ pub async fn list_visitors(
 ) -> Result<Response, ApiError> {
     let site = known_site(&state, params.site.as_deref()).await?;
     let limit = page_size(params.limit)?;
-    let (profiles, next) =
-        state.behavior.list_visitors(&site, limit, params.cursor.map(Cursor)).await?;
+    let (profiles, next) = state
+        .behavior
+        .list_visitors(&site, limit, params.cursor.map(Cursor))
+        .await?;
     let now = state.clock.now();
-    let views: Vec<VisitorView> = profiles.iter().map(|profile| VisitorView::new(profile, now)).collect();
+    let views: Vec<VisitorView> = profiles
+        .iter()
+        .map(|profile| VisitorView::new(profile, now))
+        .collect();
     Ok(envelope::page(views, next.map(|cursor| cursor.0)))
 }
 
@@ -39,7 +44,10 @@ pub async fn get_visitor(
         .get_profile(&site, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no visitor {id} on site {site}")))?;
-    let sessions = state.behavior.list_sessions(&site, &id, SESSIONS_IN_DETAIL).await?;
+    let sessions = state
+        .behavior
+        .list_sessions(&site, &id, SESSIONS_IN_DETAIL)
+        .await?;
     let mut view = serde_json::to_value(VisitorView::new(&profile, state.clock.now()))
         .map_err(|error| ApiError::Unavailable(error.to_string()))?;
     view["session_list"] = json!(sessions.iter().map(SessionView::new).collect::<Vec<_>>());

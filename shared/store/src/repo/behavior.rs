@@ -111,8 +111,12 @@ const COUNTER_ATTRS: [&str; 7] = [
     "bot_beacons",
     "bot_events",
 ];
-const SCORE_SUM_ATTRS: [&str; 4] =
-    ["sum_engagement", "sum_intent", "sum_friction", "sum_churn_risk"];
+const SCORE_SUM_ATTRS: [&str; 4] = [
+    "sum_engagement",
+    "sum_intent",
+    "sum_friction",
+    "sum_churn_risk",
+];
 const TOTAL_SK: &str = "TOTAL";
 
 impl BehaviorRepo {
@@ -134,8 +138,10 @@ impl BehaviorRepo {
         if stored.profile.is_none() {
             return Ok(stored);
         }
-        let session_keys: Vec<Key> =
-            session_ids.iter().map(|session| keys::session(site, visitor, session)).collect();
+        let session_keys: Vec<Key> = session_ids
+            .iter()
+            .map(|session| keys::session(site, visitor, session))
+            .collect();
         for chunk in session_keys.chunks(MAX_BATCH_GET) {
             for item in self.table.batch_get(chunk).await? {
                 stored.sessions.push(decode(&item)?);
@@ -151,7 +157,12 @@ impl BehaviorRepo {
         envelope: &BeaconEnvelope,
         retention_days: u32,
     ) -> Result<(), TableError> {
-        let key = keys::raw_events(&envelope.site, &envelope.visitor, envelope.received_at, &envelope.id);
+        let key = keys::raw_events(
+            &envelope.site,
+            &envelope.visitor,
+            envelope.received_at,
+            &envelope.id,
+        );
         let expires_at = envelope.received_at.0 / 1000 + i64::from(retention_days) * 86_400;
         let item = Item::new(key)
             .with(DATA_ATTR, encode(&envelope.events)?)
@@ -165,10 +176,24 @@ impl BehaviorRepo {
         envelope: &BeaconEnvelope,
         request: &IdentifyRequest,
     ) -> Result<(), TableError> {
-        let item = Item::new(keys::identify_request(&envelope.site, &envelope.visitor, &envelope.id))
-            .with(DATA_ATTR, encode(request)?)
-            .with("gsi1pk", Value::S(keys::IDENTIFY_PENDING_INDEX_PK.to_owned()))
-            .with("gsi1sk", Value::S(format!("{}#{}", keys::padded_millis(request.ts), envelope.id)));
+        let item = Item::new(keys::identify_request(
+            &envelope.site,
+            &envelope.visitor,
+            &envelope.id,
+        ))
+        .with(DATA_ATTR, encode(request)?)
+        .with(
+            "gsi1pk",
+            Value::S(keys::IDENTIFY_PENDING_INDEX_PK.to_owned()),
+        )
+        .with(
+            "gsi1sk",
+            Value::S(format!(
+                "{}#{}",
+                keys::padded_millis(request.ts),
+                envelope.id
+            )),
+        );
         self.table.put(item, None).await
     }
 
@@ -201,7 +226,10 @@ impl BehaviorRepo {
     ) -> Result<(), TableError> {
         let marker = Item::new(Key::new(format!("MSG#{message_id}"), "DONE"))
             .with(crate::table::TTL_ATTR, Value::N(at.0 / 1000 + 14 * 86_400));
-        let mut items = vec![TransactItem::Put { item: marker, condition: Some(Condition::ItemNotExists) }];
+        let mut items = vec![TransactItem::Put {
+            item: marker,
+            condition: Some(Condition::ItemNotExists),
+        }];
         items.extend(aggregate_updates(site, delta, None, at));
         match self.table.transact_write(items).await {
             Err(TableError::TransactionCanceled { failed }) if failed == [0] => Ok(()),
@@ -238,7 +266,11 @@ impl BehaviorRepo {
                 cursor,
             })
             .await?;
-        let profiles = page.items.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let profiles = page
+            .items
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((profiles, page.next))
     }
 
@@ -260,7 +292,11 @@ impl BehaviorRepo {
                 cursor: None,
             })
             .await?;
-        let mut sessions = page.items.iter().map(decode).collect::<Result<Vec<SessionState>, _>>()?;
+        let mut sessions = page
+            .items
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<SessionState>, _>>()?;
         sessions.sort_by_key(|session| session.started_at);
         Ok(sessions)
     }
@@ -285,16 +321,26 @@ impl BehaviorRepo {
     }
 
     /// Friction points, most frequent first (reads at most [`MAX_RANKED_ITEMS`]).
-    pub async fn ranked_friction_points(&self, site: &SiteId) -> Result<Vec<FrictionPoint>, TableError> {
-        let items = self.read_partition(keys::friction_partition(site), MAX_RANKED_ITEMS).await?;
+    pub async fn ranked_friction_points(
+        &self,
+        site: &SiteId,
+    ) -> Result<Vec<FrictionPoint>, TableError> {
+        let items = self
+            .read_partition(keys::friction_partition(site), MAX_RANKED_ITEMS)
+            .await?;
         let mut points: Vec<FrictionPoint> = items.iter().filter_map(friction_point_from).collect();
         points.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
         Ok(points)
     }
 
     /// Intent signals, most frequent first (reads at most [`MAX_RANKED_ITEMS`]).
-    pub async fn ranked_intent_signals(&self, site: &SiteId) -> Result<Vec<IntentSignal>, TableError> {
-        let items = self.read_partition(keys::intent_partition(site), MAX_RANKED_ITEMS).await?;
+    pub async fn ranked_intent_signals(
+        &self,
+        site: &SiteId,
+    ) -> Result<Vec<IntentSignal>, TableError> {
+        let items = self
+            .read_partition(keys::intent_partition(site), MAX_RANKED_ITEMS)
+            .await?;
         let mut signals: Vec<IntentSignal> = items.iter().filter_map(intent_signal_from).collect();
         signals.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
         Ok(signals)
@@ -315,7 +361,11 @@ impl BehaviorRepo {
             ..Update::default()
         };
         let key = Key::new(keys::friction_partition(site), id);
-        match self.table.update(&key, update, Some(Condition::ItemExists)).await {
+        match self
+            .table
+            .update(&key, update, Some(Condition::ItemExists))
+            .await
+        {
             Ok(item) => Ok(friction_point_from(&item)),
             Err(TableError::ConditionFailed) => Ok(None),
             Err(error) => Err(error),
@@ -323,7 +373,12 @@ impl BehaviorRepo {
     }
 
     /// Counters summed over the days `[from_day, to_day]`.
-    pub async fn totals(&self, site: &SiteId, from_day: i64, to_day: i64) -> Result<SiteTotals, TableError> {
+    pub async fn totals(
+        &self,
+        site: &SiteId,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<SiteTotals, TableError> {
         let from = keys::daily_aggregate(site, from_day).sk;
         let to = keys::daily_aggregate(site, to_day).sk;
         let mut totals = SiteTotals::default();
@@ -382,11 +437,20 @@ impl BehaviorRepo {
     }
 
     /// The most viewed pages of all time (reads at most [`MAX_RANKED_ITEMS`] paths).
-    pub async fn top_pages(&self, site: &SiteId, limit: usize) -> Result<Vec<PageCount>, TableError> {
-        let items = self.read_partition(keys::pages_partition(site), MAX_RANKED_ITEMS).await?;
+    pub async fn top_pages(
+        &self,
+        site: &SiteId,
+        limit: usize,
+    ) -> Result<Vec<PageCount>, TableError> {
+        let items = self
+            .read_partition(keys::pages_partition(site), MAX_RANKED_ITEMS)
+            .await?;
         let mut pages: Vec<PageCount> = items
             .iter()
-            .map(|item| PageCount { path: item.key.sk.clone(), views: item.get_i64("views").unwrap_or(0) })
+            .map(|item| PageCount {
+                path: item.key.sk.clone(),
+                views: item.get_i64("views").unwrap_or(0),
+            })
             .collect();
         pages.sort_by(|a, b| b.views.cmp(&a.views).then_with(|| a.path.cmp(&b.path)));
         pages.truncate(limit);
@@ -432,21 +496,47 @@ fn fold_items(fold: &VisitorFold, stored: &StoredVisitor) -> Result<Vec<Transact
         .with("gsi1pk", Value::S(keys::visitors_index(site)))
         .with(
             "gsi1sk",
-            Value::S(format!("{}#{}", keys::padded_millis(profile.last_seen), profile.visitor)),
+            Value::S(format!(
+                "{}#{}",
+                keys::padded_millis(profile.last_seen),
+                profile.visitor
+            )),
         );
-    let mut items = vec![TransactItem::Put { item: profile_item, condition: Some(profile_condition) }];
+    let mut items = vec![TransactItem::Put {
+        item: profile_item,
+        condition: Some(profile_condition),
+    }];
     for session in &fold.sessions {
         let item = Item::new(keys::session(site, &session.visitor, &session.session))
             .with(DATA_ATTR, encode(session)?)
-            .with("gsi2pk", Value::S(keys::session_index(site, &session.session)))
+            .with(
+                "gsi2pk",
+                Value::S(keys::session_index(site, &session.session)),
+            )
             .with("gsi2sk", Value::S(keys::SESSION_INDEX_SK.to_owned()));
-        items.push(TransactItem::Put { item, condition: None });
+        items.push(TransactItem::Put {
+            item,
+            condition: None,
+        });
     }
     let previous_scores = stored.profile.as_ref().map(|previous| previous.scores);
     let at = profile.last_seen;
-    items.extend(aggregate_updates(site, &fold.delta, Some((previous_scores, profile.scores)), at));
-    items.extend(fold.friction.iter().map(|observation| friction_update(site, observation)));
-    items.extend(fold.intent.iter().map(|observation| intent_update(site, observation)));
+    items.extend(aggregate_updates(
+        site,
+        &fold.delta,
+        Some((previous_scores, profile.scores)),
+        at,
+    ));
+    items.extend(
+        fold.friction
+            .iter()
+            .map(|observation| friction_update(site, observation)),
+    );
+    items.extend(
+        fold.intent
+            .iter()
+            .map(|observation| intent_update(site, observation)),
+    );
     Ok(items)
 }
 
@@ -483,28 +573,45 @@ fn aggregate_updates(
             (old.churn_risk, current.churn_risk),
         ];
         for (name, (before, after)) in SCORE_SUM_ATTRS.iter().zip(pairs) {
-            total_add.push(((*name).to_owned(), tenths(after) - if previous.is_some() { tenths(before) } else { 0 }));
+            total_add.push((
+                (*name).to_owned(),
+                tenths(after)
+                    - if previous.is_some() {
+                        tenths(before)
+                    } else {
+                        0
+                    },
+            ));
         }
     }
     let mut updates = Vec::new();
     if !add.is_empty() {
         updates.push(TransactItem::Update {
             key: keys::daily_aggregate(site, at.0.div_euclid(MILLIS_PER_DAY)),
-            update: Update { add, ..Update::default() },
+            update: Update {
+                add,
+                ..Update::default()
+            },
             condition: None,
         });
     }
     if !total_add.is_empty() {
         updates.push(TransactItem::Update {
             key: Key::new(keys::aggregates_partition(site), TOTAL_SK),
-            update: Update { add: total_add, ..Update::default() },
+            update: Update {
+                add: total_add,
+                ..Update::default()
+            },
             condition: None,
         });
     }
     for (path, views) in &delta.pages {
         updates.push(TransactItem::Update {
             key: keys::page_counter(site, path),
-            update: Update { add: vec![("views".to_owned(), saturating_i64(*views))], ..Update::default() },
+            update: Update {
+                add: vec![("views".to_owned(), saturating_i64(*views))],
+                ..Update::default()
+            },
             condition: None,
         });
     }
@@ -554,7 +661,8 @@ fn friction_point_from(item: &Item) -> Option<FrictionPoint> {
         id: item.key.sk.clone(),
         page: item.get_str("page")?.to_owned(),
         element: item.get_str("element")?.to_owned(),
-        kind: serde_json::from_value(serde_json::Value::String(item.get_str("kind")?.to_owned())).ok()?,
+        kind: serde_json::from_value(serde_json::Value::String(item.get_str("kind")?.to_owned()))
+            .ok()?,
         count: item.get_i64("count").unwrap_or(0),
         last_seen: Millis(item.get_i64("last_seen").unwrap_or(0)),
         resolved: matches!(item.attrs.get("resolved"), Some(Value::Bool(true))),
@@ -567,7 +675,8 @@ fn intent_signal_from(item: &Item) -> Option<IntentSignal> {
         id: item.key.sk.clone(),
         page: item.get_str("page")?.to_owned(),
         detail: item.get_str("detail").unwrap_or_default().to_owned(),
-        kind: serde_json::from_value(serde_json::Value::String(item.get_str("kind")?.to_owned())).ok()?,
+        kind: serde_json::from_value(serde_json::Value::String(item.get_str("kind")?.to_owned()))
+            .ok()?,
         count: item.get_i64("count").unwrap_or(0),
         last_seen: Millis(item.get_i64("last_seen").unwrap_or(0)),
     })

@@ -18,7 +18,9 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Value, TableError> {
 /// Decodes the `data` attribute. A stored item that no longer decodes is reported as the store
 /// being unusable for it rather than silently skipped.
 pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, TableError> {
-    let text = item.get_str(DATA_ATTR).ok_or_else(|| corrupt(item, "no data attribute"))?;
+    let text = item
+        .get_str(DATA_ATTR)
+        .ok_or_else(|| corrupt(item, "no data attribute"))?;
     serde_json::from_str(text).map_err(|error| corrupt(item, &error.to_string()))
 }
 
@@ -27,5 +29,8 @@ pub fn version(item: &Item) -> i64 {
 }
 
 fn corrupt(item: &Item, why: &str) -> TableError {
-    TableError::Unavailable(format!("item {}/{} cannot be read: {why}", item.key.pk, item.key.sk))
+    TableError::Unavailable(format!(
+        "item {}/{} cannot be read: {why}",
+        item.key.pk, item.key.sk
+    ))
 }

@@ -32,18 +32,27 @@ pub fn profile(site: &SiteId, visitor: &str) -> Key {
 }
 
 pub fn session(site: &SiteId, visitor: &str, session: &str) -> Key {
-    Key::new(visitor_partition(site, visitor), format!("{SESSION_SK_PREFIX}{session}"))
+    Key::new(
+        visitor_partition(site, visitor),
+        format!("{SESSION_SK_PREFIX}{session}"),
+    )
 }
 
 pub fn raw_events(site: &SiteId, visitor: &str, received_at: Millis, message_id: &str) -> Key {
     Key::new(
         visitor_partition(site, visitor),
-        format!("{RAW_EVENTS_SK_PREFIX}{}#{message_id}", padded_millis(received_at)),
+        format!(
+            "{RAW_EVENTS_SK_PREFIX}{}#{message_id}",
+            padded_millis(received_at)
+        ),
     )
 }
 
 pub fn identify_request(site: &SiteId, visitor: &str, message_id: &str) -> Key {
-    Key::new(visitor_partition(site, visitor), format!("IDENTIFY#{message_id}"))
+    Key::new(
+        visitor_partition(site, visitor),
+        format!("IDENTIFY#{message_id}"),
+    )
 }
 
 /// GSI1 partition listing a site's visitors by last activity.

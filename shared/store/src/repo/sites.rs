@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crm_domain::site::{SiteConfig, SiteId};
 
-use super::codec::{decode, encode, DATA_ATTR};
+use super::codec::{DATA_ATTR, decode, encode};
 use super::keys;
 use crate::table::{Condition, Index, Item, Query, SortKeyCondition, Table, TableError, Value};
 
@@ -31,7 +31,11 @@ impl SiteRepo {
 
     /// Creates the site unless one with that id exists; returns whether it was created.
     pub async fn create_if_missing(&self, site: &SiteConfig) -> Result<bool, TableError> {
-        match self.table.put(site_item(site)?, Some(Condition::ItemNotExists)).await {
+        match self
+            .table
+            .put(site_item(site)?, Some(Condition::ItemNotExists))
+            .await
+        {
             Ok(()) => Ok(true),
             Err(TableError::ConditionFailed) => Ok(false),
             Err(error) => Err(error),
