@@ -29,7 +29,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 }
 
@@ -66,7 +69,10 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: Key) -> Item {
-        Item { key, attrs: BTreeMap::new() }
+        Item {
+            key,
+            attrs: BTreeMap::new(),
+        }
     }
 
     pub fn with(mut self, name: impl Into<String>, value: Value) -> Item {
@@ -172,10 +178,23 @@ pub enum WriteRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransactItem {
-    Put { item: Item, condition: Option<Condition> },
-    Update { key: Key, update: Update, condition: Option<Condition> },
-    Delete { key: Key, condition: Option<Condition> },
-    ConditionCheck { key: Key, condition: Condition },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Update {
+        key: Key,
+        update: Update,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
+    ConditionCheck {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -213,8 +232,12 @@ pub trait Table: Send + Sync {
     async fn put(&self, item: Item, condition: Option<Condition>) -> TableResult<()>;
 
     /// Returns the item as it is after the update.
-    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>)
-    -> TableResult<Item>;
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> TableResult<Item>;
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> TableResult<()>;
 
