@@ -76,19 +76,26 @@ _moto_start() {
             fi
             sleep 0.1
         done
-        stop_moto
-        printf 'tests/aws/moto.sh: moto_server did not start on port %s (attempt %s)\n' \
+        printf 'tests/aws/moto.sh: moto_server did not start on port %s (attempt %s); its log:\n' \
             "$port" "$attempt" >&2
+        tail -n 20 "$MOTO_LOG" >&2
+        stop_moto
+        MOTO_LOG=$(mktemp "${TMPDIR:-/tmp}/moto-server.XXXXXX.log") ||
+            { _moto_fail "cannot create a log file"; return 1; }
     done
-    tail -n 20 "$MOTO_LOG" >&2
-    _moto_fail "moto_server did not start; its log is $MOTO_LOG"
+    rm -f "$MOTO_LOG"
+    _moto_fail "moto_server did not start after 3 attempts"
 }
 
-# Stops the server this file started (safe to call twice).
+# Stops the server this file started and removes its log (safe to call twice).
 stop_moto() {
     if [[ -n "${MOTO_PID:-}" ]]; then
         kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
         MOTO_PID=
+    fi
+    if [[ -n "${MOTO_LOG:-}" ]]; then
+        rm -f "$MOTO_LOG"
+        MOTO_LOG=
     fi
     return 0
 }

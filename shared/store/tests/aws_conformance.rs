@@ -162,6 +162,23 @@ async fn limits_moto_does_not_enforce_are_refused_before_any_request() {
 }
 
 #[tokio::test]
+async fn an_update_without_actions_in_a_transaction_is_invalid() {
+    // TransactWriteItems requires an UpdateExpression; the SQLite adapter accepts this (and
+    // creates the item), DynamoDB cannot express it.
+    let table = fresh_table(&dynamodb_client().await).await;
+    let key = Key::new("P", "touched");
+    let result = table
+        .transact_write(vec![TransactItem::Update {
+            key: key.clone(),
+            update: Update::default(),
+            condition: None,
+        }])
+        .await;
+    assert!(matches!(result, Err(TableError::Invalid(_))), "{result:?}");
+    assert_eq!(table.get(&key).await.expect("get"), None);
+}
+
+#[tokio::test]
 async fn a_missing_table_is_unavailable_not_invalid() {
     let table = DynamoTable::new(dynamodb_client().await, unique_name("never-created"));
     let result = table.get(&Key::new("P", "S")).await;
