@@ -1,0 +1,151 @@
+//! [`IngestDeps`] over the Worker's `env`: configuration cached per isolate, sites in KV, and the
+//! two deliveries (the Queue binding, or SQS after the response).
+
+use std::sync::OnceLock;
+
+use crm_domain::site::{SiteConfig, SiteId};
+use crm_domain::time::Millis;
+use worker::{Context, Env, KvStore, MessageBuilder, QueueContentType};
+
+use super::runtime::{FetchTransport, log, now_millis, random_bytes};
+use crate::config::{ConfigError, Delivery, IngestConfig, SqsConfig};
+use crate::ingest::{IngestDeps, Unavailable};
+use crate::log::Level;
+use crate::sites::{kv_key, parse_site};
+use crate::sqs::forward::{Verdict, forward};
+
+/// The Queue producer binding (`[[queues.producers]]` in `wrangler.toml`).
+pub const EVENTS_QUEUE: &str = "CRM_EVENTS";
+/// The optional KV namespace of sites (`[[kv_namespaces]]`).
+pub const SITES_KV: &str = "CRM_SITES_KV";
+/// How long an edge location may serve a KV site entry from its cache (KV's minimum is 60 s):
+/// a change to a site takes up to this long to reach every location.
+const SITE_CACHE_SECONDS: u64 = 60;
+
+fn env_lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
+    |name| env.var(name).ok().map(|value| value.to_string())
+}
+
+/// Variables and secrets do not change during an isolate's life (a new deployment or secret
+/// starts new isolates), so each configuration is parsed once.
+fn ingest_config(env: &Env) -> Result<&'static IngestConfig, ConfigError> {
+    static CONFIG: OnceLock<IngestConfig> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config);
+    }
+    let config = IngestConfig::from_lookup(env_lookup(env))?;
+    Ok(CONFIG.get_or_init(|| config))
+}
+
+pub fn sqs_config(env: &Env) -> Result<&'static SqsConfig, ConfigError> {
+    static CONFIG: OnceLock<SqsConfig> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config);
+    }
+    let config = SqsConfig::from_lookup(env_lookup(env))?;
+    Ok(CONFIG.get_or_init(|| config))
+}
+
+pub struct WorkerIngest<'a> {
+    env: &'a Env,
+    ctx: &'a Context,
+    config: &'static IngestConfig,
+    /// Loaded up front in direct delivery, so a missing AWS secret fails every request loudly
+    /// instead of losing beacons after `202`.
+    direct: Option<&'static SqsConfig>,
+    kv: Option<KvStore>,
+}
+
+impl<'a> WorkerIngest<'a> {
+    pub fn new(env: &'a Env, ctx: &'a Context) -> Result<WorkerIngest<'a>, ConfigError> {
+        let config = ingest_config(env)?;
+        let direct = match config.delivery {
+            Delivery::Queue => None,
+            Delivery::Direct => Some(sqs_config(env)?),
+        };
+        Ok(WorkerIngest {
+            env,
+            ctx,
+            config,
+            direct,
+            kv: env.kv(SITES_KV).ok(),
+        })
+    }
+}
+
+impl IngestDeps for WorkerIngest<'_> {
+    fn config(&self) -> &IngestConfig {
+        self.config
+    }
+
+    fn now(&self) -> Millis {
+        Millis(i64::try_from(now_millis()).unwrap_or(i64::MAX))
+    }
+
+    fn random_bytes(&self) -> [u8; 10] {
+        random_bytes()
+    }
+
+    async fn stored_site(&self, id: &SiteId) -> Result<Option<SiteConfig>, Unavailable> {
+        let Some(kv) = &self.kv else {
+            return Ok(None);
+        };
+        let entry = kv
+            .get(&kv_key(id))
+            .cache_ttl(SITE_CACHE_SECONDS)
+            .text()
+            .await
+            .map_err(|error| Unavailable(format!("KV {SITES_KV}: {error}")))?;
+        match entry {
+            None => Ok(None),
+            Some(json) => parse_site(&json).map(Some).or_else(|error| {
+                // A broken entry is the admin's mistake: the site stays unknown until fixed.
+                self.log(
+                    Level::Error,
+                    "invalid site entry in KV",
+                    &[("site", id.as_str()), ("error", &error.to_string())],
+                );
+                Ok(None)
+            }),
+        }
+    }
+
+    async fn enqueue(&self, message: String) -> Result<(), Unavailable> {
+        match self.direct {
+            None => {
+                let queue = self.env.queue(EVENTS_QUEUE).map_err(|error| {
+                    Unavailable(format!("queue binding {EVENTS_QUEUE}: {error}"))
+                })?;
+                // Text, not the default JSON content type: the body is already JSON, and a
+                // structured clone of a Rust value would turn its maps into JS `Map`s.
+                queue
+                    .send(
+                        MessageBuilder::new(message)
+                            .content_type(QueueContentType::Text)
+                            .build(),
+                    )
+                    .await
+                    .map_err(|error| Unavailable(format!("queue {EVENTS_QUEUE}: {error}")))
+            }
+            Some(sqs) => {
+                let sent_at = now_millis();
+                self.ctx.wait_until(async move {
+                    let bodies = [message.as_str()];
+                    let verdicts = forward(&FetchTransport, sqs, sent_at, &bodies).await;
+                    if let Some(Verdict::Retry(reason)) = verdicts.first() {
+                        log(
+                            Level::Error,
+                            "beacon lost: direct send to SQS failed",
+                            &[("reason", reason)],
+                        );
+                    }
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        log(level, message, fields);
+    }
+}
