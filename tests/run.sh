@@ -30,7 +30,11 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "crm-domain compiles to wasm32"
 cargo check -p crm-domain --target wasm32-unknown-unknown --locked
 
-step "cargo test (unit, property, conformance, end-to-end)"
+step "AWS API emulator (moto, for the DynamoDB and SQS tests)"
+# shellcheck source=tests/aws/moto.sh
+source "$root/tests/aws/moto.sh"
+
+step "cargo test (unit, property, conformance on SQLite and DynamoDB/SQS, end-to-end)"
 cargo test --workspace --all-features --locked
 
 # shellcheck source=tests/browser.sh

@@ -8,11 +8,14 @@
 
 pub mod auth;
 mod behavior;
+pub mod config;
 pub mod envelope;
 pub mod error;
 mod extract;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 mod routes;
 mod views;
 
-pub use auth::{Claims, Role, TokenIssuer, TokenVerifier};
+pub use auth::{Claims, Role, TokenIssuer, TokenVerifier, VerifiedClaims};
 pub use routes::{AdminState, router};

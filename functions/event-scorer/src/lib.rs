@@ -7,6 +7,9 @@
 //! Transport (SQS, the embedded queue) and runtime (Lambda, crm-local) stay outside this crate.
 
 mod batch;
+pub mod config;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 mod visitor;
 
 pub use batch::{BatchReport, IncomingMessage, ScorerDeps, process_batch};
