@@ -53,6 +53,21 @@ impl Value {
         }
     }
 
+    /// Bytes DynamoDB counts for this value: a number takes one byte per two significant digits
+    /// (trailing zeros do not count) plus one.
+    pub fn size(&self) -> usize {
+        match self {
+            Value::S(text) => text.len(),
+            Value::B(bytes) => bytes.len(),
+            Value::Bool(_) => 1,
+            Value::N(number) => {
+                let digits = number.unsigned_abs().to_string();
+                let significant = digits.trim_end_matches('0').len().max(1);
+                significant.div_ceil(2) + 1 + usize::from(*number < 0)
+            }
+        }
+    }
+
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::N(n) => Some(*n),
@@ -78,6 +93,17 @@ impl Item {
     pub fn with(mut self, name: impl Into<String>, value: Value) -> Item {
         self.attrs.insert(name.into(), value);
         self
+    }
+
+    /// The item's size as DynamoDB counts it against the 400 KiB limit and bills it: attribute
+    /// names plus values, the key attributes included.
+    pub fn size(&self) -> usize {
+        let key = "pk".len() + self.key.pk.len() + "sk".len() + self.key.sk.len();
+        self.attrs.iter().fold(key, |total, (name, value)| {
+            total
+                .saturating_add(name.len())
+                .saturating_add(value.size())
+        })
     }
 
     pub fn get_str(&self, name: &str) -> Option<&str> {
