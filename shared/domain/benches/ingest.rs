@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code)]
+mod support;
+
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use crm_domain::ingest::{Accepted, IngestKeys, RequestContext, accept, parse_beacon};
@@ -14,6 +16,7 @@ use crm_domain::privacy::daily_salt;
 use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
 use serde_json::{Value, json};
+use support::{Clock, median_pair};
 
 const NOW: Millis = Millis(1_763_700_000_000);
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -118,33 +121,6 @@ fn criterion_groups(criterion: &mut Criterion, fixture: &Fixture) {
     group.finish();
 }
 
-/// Median time per iteration over `rounds` rounds of `iterations`, the two workloads interleaved
-/// so both see the same machine load.
-fn median_pair(
-    rounds: usize,
-    iterations: u32,
-    mut first: impl FnMut(),
-    mut second: impl FnMut(),
-) -> (Duration, Duration) {
-    let mut first_times = Vec::with_capacity(rounds);
-    let mut second_times = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let start = Instant::now();
-        for _ in 0..iterations {
-            first();
-        }
-        first_times.push(start.elapsed() / iterations);
-        let start = Instant::now();
-        for _ in 0..iterations {
-            second();
-        }
-        second_times.push(start.elapsed() / iterations);
-    }
-    first_times.sort();
-    second_times.sort();
-    (first_times[rounds / 2], second_times[rounds / 2])
-}
-
 fn main() {
     let fixture = Fixture::new();
     let accepted = fixture.ingest(&fixture.body);
@@ -160,7 +136,9 @@ fn main() {
 
     let quick = std::env::args().any(|argument| argument == "--test");
     let (rounds, iterations) = if quick { (3, 10) } else { (31, 2_000) };
+    let clock = Clock::detect();
     let (baseline, measured) = median_pair(
+        &clock,
         rounds,
         iterations,
         || {
@@ -172,7 +150,8 @@ fn main() {
     );
     let ratio = measured.as_secs_f64() / baseline.as_secs_f64();
     println!(
-        "ingest: beacon_bytes={} events=20 baseline_parse={:.2}µs parse_beacon+accept={:.2}µs ratio={ratio:.2} (target ≤ 4) beacons_per_sec={:.0}",
+        "ingest ({}): beacon_bytes={} events=20 baseline_parse={:.2}µs parse_beacon+accept={:.2}µs ratio={ratio:.2} (target ≤ 4) beacons_per_sec={:.0}",
+        clock.kind,
         fixture.body.len(),
         baseline.as_secs_f64() * 1e6,
         measured.as_secs_f64() * 1e6,
