@@ -5,6 +5,7 @@
 //! SQS later) pass the same conformance suites. Never depends on HTTP or a Lambda/Worker runtime.
 
 pub mod clock;
+pub mod metered;
 pub mod queue;
 pub mod repo;
 pub mod table;
