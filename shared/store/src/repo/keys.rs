@@ -13,6 +13,7 @@ pub const SITE_CONFIG_SK: &str = "CONFIG";
 pub const SITES_INDEX_PK: &str = "SITES";
 pub const SESSION_INDEX_SK: &str = "SESSION";
 pub const IDENTIFY_PENDING_INDEX_PK: &str = "IDENTIFY#PENDING";
+pub const JOB_STATE_SK: &str = "STATE";
 
 /// Milliseconds as 13+ digits, so that sort keys order by time until the year 2286.
 pub fn padded_millis(at: Millis) -> String {
@@ -46,6 +47,12 @@ pub fn raw_events(site: &SiteId, visitor: &str, received_at: Millis, message_id:
             padded_millis(received_at)
         ),
     )
+}
+
+/// The upper bound (inclusive) of a sort-key range that holds exactly the raw-events items of a
+/// visitor received strictly before `before`: `E#{ms}#…` sorts below `E#{before}` iff `ms < before`.
+pub fn raw_events_received_before(before: Millis) -> String {
+    format!("{RAW_EVENTS_SK_PREFIX}{}", padded_millis(before))
 }
 
 pub fn identify_request(site: &SiteId, visitor: &str, message_id: &str) -> Key {
@@ -87,4 +94,9 @@ pub fn friction_partition(site: &SiteId) -> String {
 
 pub fn intent_partition(site: &SiteId) -> String {
     format!("SITE#{site}#INTENT")
+}
+
+/// Where a scheduled job (`retention`, `decay`, …) keeps the position it resumes from.
+pub fn job_state(job: &str) -> Key {
+    Key::new(format!("JOB#{job}"), JOB_STATE_SK)
 }

@@ -5,8 +5,10 @@
 
 pub mod behavior;
 pub mod codec;
+pub mod jobs;
 pub mod keys;
 pub mod sites;
 
 pub use behavior::BehaviorRepo;
+pub use jobs::JobStateRepo;
 pub use sites::SiteRepo;

@@ -1,0 +1,110 @@
+//! The Lambda handler invoked in-process with EventBridge Scheduler payloads (the schedule's
+//! `Input`, delivered to the function as is).
+
+use lambda_runtime::{Context, LambdaEvent};
+use scheduled_jobs::lambda::{PERMANENT_ERROR_TYPE, RETRYABLE_ERROR_TYPE, handle};
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::faults::{AtCheckpoint, CheckpointFault};
+use crate::sqlite;
+
+fn event(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn the_scheduled_retention_payload_runs_the_job_and_returns_its_counts() {
+    let table = sqlite();
+    fill_scenario(&table).await;
+    let deps = deps_at(table.clone(), NOW);
+    let payload = fixture(include_str!("../fixtures/scheduler-retention.json"));
+
+    let report = handle(event(payload), &deps).await.unwrap();
+
+    assert_eq!(
+        serde_json::to_value(&report).unwrap(),
+        json!({
+            "job": "retention",
+            "now": NOW.0,
+            "budget": 500,
+            "sites_visited": 2,
+            "visitors_scanned": 4,
+            "items_removed": 8,
+            "sweep_finished": true,
+            "cursor_saved": false,
+            "superseded": false,
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_budget_in_the_payload_bounds_the_run() {
+    let table = sqlite();
+    fill_scenario(&table).await;
+    let deps = deps_at(table.clone(), NOW);
+    let payload = fixture(include_str!("../fixtures/scheduler-retention-budget.json"));
+
+    let report = handle(event(payload), &deps).await.unwrap();
+
+    assert_eq!((report.budget, report.visitors_scanned), (3, 3));
+    assert!(report.cursor_saved && !report.sweep_finished);
+}
+
+#[tokio::test]
+async fn the_decay_payload_fails_permanently_as_not_available_yet() {
+    let payload = fixture(include_str!("../fixtures/scheduler-decay.json"));
+    let error = handle(event(payload), &deps_at(sqlite(), NOW))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, PERMANENT_ERROR_TYPE);
+    assert_eq!(error.error_message, "the decay job is not available yet");
+}
+
+#[tokio::test]
+async fn malformed_payloads_fail_permanently_with_the_problem_named() {
+    let cases = [
+        (json!({"job": "vacuum"}), "unknown variant `vacuum`"),
+        (json!({"job": "retention", "budget": 0}), "budget"),
+        (
+            json!({"job": "retention", "extra": true}),
+            "unknown field `extra`",
+        ),
+        (json!({}), "missing field `job`"),
+        (json!("retention"), "invalid type"),
+        (Value::Null, "invalid type"),
+    ];
+    for (payload, problem) in cases {
+        let error = handle(event(payload.clone()), &deps_at(sqlite(), NOW))
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type, PERMANENT_ERROR_TYPE, "{payload}");
+        assert!(
+            error.error_message.starts_with("invalid job request: ")
+                && error.error_message.contains(problem),
+            "{payload}: {}",
+            error.error_message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_as_retryable() {
+    let table = sqlite();
+    fill_scenario(&table).await;
+    let deps = deps_at(CheckpointFault::once(table, AtCheckpoint::Unavailable), NOW);
+    let payload = fixture(include_str!("../fixtures/scheduler-retention.json"));
+
+    let error = handle(event(payload), &deps).await.unwrap_err();
+
+    assert_eq!(error.error_type, RETRYABLE_ERROR_TYPE);
+    assert!(
+        error.error_message.contains("unavailable"),
+        "{}",
+        error.error_message
+    );
+}
