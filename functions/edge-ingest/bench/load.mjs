@@ -1,0 +1,112 @@
+// Edge benchmark: the time a 20-event beacon costs inside workerd, measured from outside.
+//
+//   node load.mjs <worker-url> <baseline-url> [requests]
+//
+// Sends the same POST /e (one 20-event beacon, a fresh session per request) to the real worker
+// and to a trivial worker answering 204, interleaved in blocks so both see the same machine load,
+// one request at a time over a kept-alive connection. Workers freeze their clock during a request,
+// so only an outside clock can time it. Prints one JSON object: per-request latency statistics
+// for each, their ratio and the mean and median differences (our extra time per beacon).
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+
+const [workerUrl, baselineUrl, requestsArg] = process.argv.slice(2);
+if (!workerUrl || !baselineUrl) {
+  console.error("usage: node load.mjs <worker-url> <baseline-url> [requests]");
+  process.exit(2);
+}
+const requests = Number(requestsArg ?? 3000);
+const block = 100;
+const warmup = 200;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function beacon(serial) {
+  const now = Date.now();
+  const kinds = ["page_view", "scroll", "click", "page_leave", "cta_click"];
+  const events = Array.from({ length: 20 }, (_, index) => {
+    const t = kinds[index % kinds.length];
+    const event = { id: `b${serial}-${index}`, t, ts: now - 20_000 + index * 500 };
+    if (t === "page_view") {
+      event.url = `https://shop.example/products/${index}?utm_source=news&email=jane@example.com`;
+      event.title = "Product page, call +44 20 7946 0958";
+      event.ref = "https://www.google.com/";
+    } else if (t === "scroll") {
+      event.props = { depth: 10 + index };
+    } else if (t === "page_leave") {
+      event.props = { engaged_ms: 5000 + index };
+    } else {
+      event.props = { selector: "main>button.buy", tag: "button", text: "Buy now", cta: "buy" };
+    }
+    return event;
+  });
+  return JSON.stringify({
+    v: 1, site: "demo", sid: `bench-${serial}`, vid: `visitor-${serial % 500}`,
+    consent: { analytics: true, marketing: false }, events,
+  });
+}
+
+function post(url, body) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const request = http.request(url, {
+      method: "POST",
+      agent,
+      headers: {
+        "content-type": "text/plain;charset=UTF-8",
+        "content-length": Buffer.byteLength(body),
+        origin: "https://shop.example",
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+        "cf-connecting-ip": "198.51.100.23",
+      },
+    }, (response) => {
+      response.resume();
+      response.on("end", () => resolve({ status: response.statusCode, ms: performance.now() - started }));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
+  return { n: sorted.length, mean_ms: mean, p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
+}
+
+const targets = [
+  { name: "worker", url: new URL("/e", workerUrl).href, expect: 202, samples: [] },
+  { name: "baseline", url: new URL("/e", baselineUrl).href, expect: 204, samples: [] },
+];
+
+let serial = 0;
+for (const target of targets) {
+  for (let i = 0; i < warmup; i++) await post(target.url, beacon(serial++));
+}
+for (let done = 0; done < requests; done += block) {
+  for (const target of targets) {
+    for (let i = 0; i < block && done + i < requests; i++) {
+      const { status, ms } = await post(target.url, beacon(serial++));
+      if (status !== target.expect) {
+        console.error(`${target.name} answered ${status}, expected ${target.expect}`);
+        process.exit(1);
+      }
+      target.samples.push(ms);
+    }
+  }
+}
+agent.destroy();
+
+const [worker, baseline] = targets.map((target) => stats(target.samples));
+const result = {
+  requests_each: requests,
+  beacon_bytes: Buffer.byteLength(beacon(0)),
+  events_per_beacon: 20,
+  worker,
+  baseline,
+  ratio_mean: worker.mean_ms / baseline.mean_ms,
+  extra_mean_ms: worker.mean_ms - baseline.mean_ms,
+  extra_p50_ms: worker.p50_ms - baseline.p50_ms,
+};
+console.log(JSON.stringify(result, null, 2));

@@ -1,0 +1,231 @@
+# shellcheck shell=bash
+# The edge worker end to end, in the real Workers runtime. Meant to be sourced by the test entry
+# point after tests/aws/moto.sh (which starts the SQS emulator and exports CRM_TEST_AWS_ENDPOINT):
+#
+#   source tests/aws/moto.sh
+#   source tests/edge.sh
+#
+# What it does, failing loudly (non-zero return, so `set -e` callers stop) when anything is missing:
+# 1. installs the pinned tools once, cached per user under
+#    ${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}:
+#    worker-build-$EDGE_WORKER_BUILD_VERSION and wasm-bindgen-cli-<the wasm-bindgen version in
+#    Cargo.lock> (cargo install --root), and functions/edge-ingest's npm packages (wrangler with
+#    workerd, binaryen's wasm-opt, esbuild) from its package-lock.json, keyed by the lockfile's hash;
+# 2. builds the worker (functions/edge-ingest/build.sh → worker-build --release) and checks the
+#    bundle against its size budget;
+# 3. for each delivery mode (queue, then direct): starts `wrangler dev --local` on a free loopback
+#    port with the SQS endpoint pointed at the emulator, and runs the `edge_e2e` test against it;
+# 4. with EDGE_BENCH=1, also measures a 20-event beacon against a trivial 204 worker
+#    (functions/edge-ingest/bench/load.mjs) and prints the figures.
+# Everything it writes stays in functions/edge-ingest/build (wrangler's config, cache and state
+# included: XDG_CONFIG_HOME/XDG_CACHE_HOME point there, and WRANGLER_SEND_METRICS=false).
+
+EDGE_WORKER_BUILD_VERSION=0.8.6
+# The bundle budget (gzip of the wasm module plus its JavaScript), in bytes.
+EDGE_BUNDLE_BUDGET=$((350 * 1024))
+
+_edge_fail() {
+    printf 'tests/edge.sh: %s\n' "$*" >&2
+    return 1
+}
+
+_edge_say() {
+    printf '\n==> edge: %s\n' "$*"
+}
+
+# `cargo install` of one pinned crate into $cache/<crate>-<version>, once.
+_edge_cargo_tool() {
+    local crate=$1 version=$2 cache=$3
+    local root="$cache/$crate-$version"
+    if [[ -f "$root/.installed" ]]; then
+        return 0
+    fi
+    printf 'tests/edge.sh: installing %s %s into %s (a few minutes, once)\n' "$crate" "$version" "$root" >&2
+    rm -rf "$root"
+    cargo install --quiet "$crate" --version "=$version" --root "$root" ||
+        { _edge_fail "cargo install $crate $version failed (see above)"; return 1; }
+    touch "$root/.installed"
+}
+
+# npm packages from the lockfile into $cache/edge-node-modules-<lockfile hash>, once.
+_edge_npm_tools() {
+    local cache=$1 crate_dir=$2
+    local hash
+    hash=$(sha256sum "$crate_dir/package-lock.json" | cut -c1-16) ||
+        { _edge_fail "cannot hash $crate_dir/package-lock.json"; return 1; }
+    EDGE_NODE_MODULES="$cache/edge-node-modules-$hash/node_modules"
+    if [[ -f "$cache/edge-node-modules-$hash/.installed" ]]; then
+        return 0
+    fi
+    printf 'tests/edge.sh: installing the npm packages of %s into %s (once)\n' "$crate_dir" "$cache" >&2
+    local staging
+    staging=$(mktemp -d "$cache/edge-node-modules.XXXXXX") || { _edge_fail "cannot create a staging dir"; return 1; }
+    cp "$crate_dir/package.json" "$crate_dir/package-lock.json" "$staging/" &&
+        (cd "$staging" && npm ci --no-audit --no-fund --loglevel=error) ||
+        { rm -rf "$staging"; _edge_fail "npm ci failed for $crate_dir/package-lock.json (network? see above)"; return 1; }
+    rm -rf "$cache/edge-node-modules-$hash"
+    mv "$staging" "$cache/edge-node-modules-$hash" && touch "$cache/edge-node-modules-$hash/.installed"
+}
+
+_edge_tools() {
+    local root=$1 cache=$2
+    command -v cargo >/dev/null || { _edge_fail "cargo is required"; return 1; }
+    command -v node >/dev/null || { _edge_fail "node (20.3 or later) is required for wrangler"; return 1; }
+    command -v npm >/dev/null || { _edge_fail "npm is required to install wrangler"; return 1; }
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
+        { _edge_fail "node $(node --version) is too old: wrangler needs 20.3 or later"; return 1; }
+    command -v setsid >/dev/null || { _edge_fail "setsid (util-linux) is required to stop wrangler cleanly"; return 1; }
+    rustup target add wasm32-unknown-unknown >/dev/null 2>&1 ||
+        { _edge_fail "could not add the wasm32-unknown-unknown target"; return 1; }
+    mkdir -p "$cache" || { _edge_fail "cannot create the tools cache $cache"; return 1; }
+
+    local bindgen_version
+    # The version cargo resolved (`name = "wasm-bindgen"` then `version = "0.2.x"` in Cargo.lock).
+    bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/, "", $3); print $3; exit }' "$root/Cargo.lock")
+    [[ -n "$bindgen_version" ]] || { _edge_fail "no wasm-bindgen in Cargo.lock"; return 1; }
+    _edge_cargo_tool wasm-bindgen-cli "$bindgen_version" "$cache" || return 1
+    _edge_cargo_tool worker-build "$EDGE_WORKER_BUILD_VERSION" "$cache" || return 1
+    _edge_npm_tools "$cache" "$root/functions/edge-ingest" || return 1
+
+    export WORKER_BUILD_BIN="$cache/worker-build-$EDGE_WORKER_BUILD_VERSION/bin/worker-build"
+    export WASM_BINDGEN_BIN="$cache/wasm-bindgen-cli-$bindgen_version/bin/wasm-bindgen"
+    export WASM_OPT_BIN="$EDGE_NODE_MODULES/.bin/wasm-opt"
+    export ESBUILD_BIN="$EDGE_NODE_MODULES/.bin/esbuild"
+    EDGE_WRANGLER="$EDGE_NODE_MODULES/.bin/wrangler"
+    local tool
+    for tool in "$WORKER_BUILD_BIN" "$WASM_BINDGEN_BIN" "$WASM_OPT_BIN" "$ESBUILD_BIN" "$EDGE_WRANGLER"; do
+        [[ -x "$tool" ]] || { _edge_fail "$tool is missing after the install"; return 1; }
+    done
+}
+
+_edge_build() {
+    local crate_dir=$1
+    rm -rf "$crate_dir/build/index.js" "$crate_dir/build/index_bg.wasm"
+    bash "$crate_dir/build.sh" || { _edge_fail "the worker build failed (see above)"; return 1; }
+    local wasm js total
+    wasm=$(gzip -9 -c "$crate_dir/build/index_bg.wasm" | wc -c)
+    js=$(gzip -9 -c "$crate_dir/build/index.js" | wc -c)
+    total=$((wasm + js))
+    printf 'tests/edge.sh: bundle %s bytes gzip (wasm %s + js %s; raw wasm %s); budget %s\n' \
+        "$total" "$wasm" "$js" "$(wc -c <"$crate_dir/build/index_bg.wasm")" "$EDGE_BUNDLE_BUDGET"
+    ((total <= EDGE_BUNDLE_BUDGET)) || { _edge_fail "the bundle is over its budget"; return 1; }
+}
+
+_edge_free_port() {
+    node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# Starts `wrangler dev` (its own process group, so stopping it stops workerd too). Sets
+# EDGE_DEV_PID and EDGE_DEV_URL. Arguments: name, work dir, wrangler arguments…
+_edge_start_dev() {
+    local name=$1 dir=$2
+    shift 2
+    local port waited
+    mkdir -p "$dir/xdg"
+    port=$(_edge_free_port) || { _edge_fail "cannot find a free port"; return 1; }
+    EDGE_DEV_LOG="$dir/wrangler.log"
+    XDG_CONFIG_HOME="$dir/xdg" XDG_CACHE_HOME="$dir/xdg" WRANGLER_SEND_METRICS=false CI=1 \
+        EDGE_INGEST_PREBUILT=1 NO_COLOR=1 \
+        setsid "$EDGE_WRANGLER" dev --local --ip 127.0.0.1 --port "$port" \
+        --persist-to "$dir/state" --show-interactive-dev-session=false "$@" \
+        >"$EDGE_DEV_LOG" 2>&1 </dev/null &
+    EDGE_DEV_PID=$!
+    EDGE_DEV_URL="http://127.0.0.1:$port"
+    EDGE_DEV_PIDS+=("$EDGE_DEV_PID")
+    # Up to 90 s: ready in about 15 s on these machines.
+    for ((waited = 0; waited < 180; waited++)); do
+        kill -0 "$EDGE_DEV_PID" 2>/dev/null || break
+        if node -e 'fetch(process.argv[1]).then(r => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))' \
+            "$EDGE_DEV_URL/health" 2>/dev/null; then
+            printf 'tests/edge.sh: %s listening on %s\n' "$name" "$EDGE_DEV_URL" >&2
+            return 0
+        fi
+        sleep 0.5
+    done
+    tail -n 40 "$EDGE_DEV_LOG" >&2
+    _edge_fail "wrangler dev ($name) did not start; its log is $EDGE_DEV_LOG"
+}
+
+# Stops every wrangler this file started (safe to call twice).
+stop_edge_workers() {
+    local pid
+    for pid in "${EDGE_DEV_PIDS[@]}"; do
+        { kill -TERM -- "-$pid" && wait "$pid"; } 2>/dev/null || true
+    done
+    EDGE_DEV_PIDS=()
+    # wrangler keeps its bundling scratch space in .wrangler/tmp next to wrangler.toml and empties
+    # it on exit; remove the empty directories too.
+    rmdir "${EDGE_ROOT:-.}/.wrangler/tmp" "${EDGE_ROOT:-.}/.wrangler" 2>/dev/null || true
+    return 0
+}
+
+# One delivery mode: a worker configured for it, its own SQS queue, the e2e test.
+_edge_run_mode() {
+    local root=$1 delivery=$2
+    local dir="$root/functions/edge-ingest/build/e2e/$delivery"
+    local queue="crm-edge-e2e-$delivery-$$"
+    local queue_url="$CRM_TEST_AWS_ENDPOINT/123456789012/$queue"
+    rm -rf "$dir" && mkdir -p "$dir"
+    # The worker's variables and secrets for this run (wrangler reads them like a .env file).
+    cat >"$dir/worker.env" <<VARS
+CRM_DELIVERY=$delivery
+CRM_SITES=[{"id":"demo","allowed_origins":["https://shop.example"]},{"id":"paused","allowed_origins":["*"],"enabled":false}]
+CRM_SQS_QUEUE_URL=$queue_url
+CRM_SQS_REGION=us-east-1
+CRM_DAILY_SALT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+CRM_VISITOR_PEPPER=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+AWS_ACCESS_KEY_ID=testing
+AWS_SECRET_ACCESS_KEY=testing
+VARS
+    _edge_say "$delivery delivery: wrangler dev + end-to-end test"
+    _edge_start_dev "edge worker ($delivery)" "$dir" --config "$root/wrangler.toml" --env-file "$dir/worker.env" ||
+        return 1
+    EDGE_E2E_WORKER_URL="$EDGE_DEV_URL" EDGE_E2E_QUEUE_URL="$queue_url" \
+        EDGE_E2E_DEAD_LETTER_QUEUE="$queue-dlq" EDGE_E2E_DELIVERY="$delivery" \
+        cargo test -p edge-ingest --test edge_e2e --locked ||
+        { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
+    if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then
+        _edge_bench "$root" "$EDGE_DEV_URL" || return 1
+    fi
+    stop_edge_workers
+}
+
+# The cost of a 20-event beacon: the real worker vs a 204 worker, same requests, same run.
+_edge_bench() {
+    local root=$1 worker_url=$2
+    local bench="$root/functions/edge-ingest/bench"
+    local dir="$root/functions/edge-ingest/build/e2e/bench"
+    rm -rf "$dir" && mkdir -p "$dir"
+    _edge_say "benchmark: ${EDGE_BENCH_REQUESTS:-3000} beacons of 20 events, worker vs 204 baseline"
+    _edge_start_dev "204 baseline" "$dir" --config "$bench/trivial.wrangler.toml" || return 1
+    node "$bench/load.mjs" "$worker_url" "$EDGE_DEV_URL" "${EDGE_BENCH_REQUESTS:-3000}" | tee "$dir/result.json" ||
+        { _edge_fail "the benchmark failed"; return 1; }
+}
+
+_edge_main() {
+    local root cache
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || return 1
+    EDGE_ROOT=$root
+    cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
+    [[ -n "${CRM_TEST_AWS_ENDPOINT:-}" ]] ||
+        { _edge_fail "CRM_TEST_AWS_ENDPOINT is not set: source tests/aws/moto.sh first"; return 1; }
+    EDGE_DEV_PIDS=()
+    # Chain in front of whatever EXIT trap the sourcing shell already has (as moto.sh does).
+    local previous=
+    if [[ -n "$(trap -p EXIT)" ]]; then
+        eval "set -- $(trap -p EXIT)"
+        previous=$3
+    fi
+    # shellcheck disable=SC2064 # expand the previous trap now, on purpose
+    trap "stop_edge_workers${previous:+; $previous}" EXIT
+
+    _edge_say "tools (pinned, cached in $cache)"
+    _edge_tools "$root" "$cache" || return 1
+    _edge_say "build the worker (worker-build --release)"
+    _edge_build "$root/functions/edge-ingest" || return 1
+    _edge_run_mode "$root" queue || return 1
+    _edge_run_mode "$root" direct || return 1
+    _edge_say "edge worker: all end-to-end tests passed"
+}
+
+_edge_main
