@@ -1,4 +1,7 @@
-//! Scheduled work for the embedded store: the periodic runner and `crm-local job …`.
+//! Scheduled work on the embedded store: the periodic runner and `crm-local job …`.
+//!
+//! The jobs themselves are the scheduled-jobs library, the same code the Lambda runs. The
+//! embedded store has no TTL, so the runner also removes expired items as DynamoDB's TTL would.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,24 +9,41 @@ use std::time::Duration;
 
 use crm_store::clock::{Clock, FixedClock, SystemClock};
 use crm_store::sqlite::SqliteTable;
+use scheduled_jobs::{JobDeps, JobKind, JobReport, JobRequest, run_job};
 use tokio::sync::watch;
 
 use crate::cli::{JobArgs, JobName, parse_instant};
 
-const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+const JOB_INTERVAL: Duration = Duration::from_secs(3600);
 /// Items removed per pass, so one pass never holds the store for long.
-const RETENTION_BATCH: usize = 1000;
+const TTL_BATCH: usize = 1000;
+/// Invocations of one job per run, each bounded by the job's own budget.
+const MAX_INVOCATIONS: usize = 1000;
 
 pub const STORE_FILE: &str = "store.db";
 
-/// Removes expired items (raw events past their site's retention) until none are left.
-pub async fn retention(table: &SqliteTable, clock: &dyn Clock) -> anyhow::Result<usize> {
+/// Runs a job until its sweep finishes, as the scheduler would over several invocations.
+async fn run_to_completion(job: JobKind, deps: &JobDeps) -> anyhow::Result<Vec<JobReport>> {
+    let mut reports = Vec::new();
+    for _ in 0..MAX_INVOCATIONS {
+        let report = run_job(JobRequest::new(job), deps).await?;
+        let finished = report.sweep_finished || report.superseded;
+        reports.push(report);
+        if finished {
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// What DynamoDB's TTL does for free: delete items whose `ttl` has passed.
+async fn expire_items(table: &SqliteTable, clock: &dyn Clock) -> anyhow::Result<usize> {
     let now_seconds = clock.now().0 / 1000;
     let mut removed = 0;
     loop {
-        let batch = table.purge_expired(now_seconds, RETENTION_BATCH).await?;
+        let batch = table.purge_expired(now_seconds, TTL_BATCH).await?;
         removed += batch;
-        if batch < RETENTION_BATCH {
+        if batch < TTL_BATCH {
             return Ok(removed);
         }
     }
@@ -34,29 +54,55 @@ pub async fn run_periodically(
     clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut interval = tokio::time::interval(RETENTION_INTERVAL);
+    let deps = JobDeps {
+        table: table.clone(),
+        clock: clock.clone(),
+    };
+    let mut interval = tokio::time::interval(JOB_INTERVAL);
     loop {
         tokio::select! {
             _ = interval.tick() => {}
             _ = shutdown.changed() => return,
         }
-        match retention(&table, clock.as_ref()).await {
-            Ok(removed) => tracing::info!(job = "retention", removed, "job done"),
+        match run_to_completion(JobKind::Retention, &deps).await {
+            Ok(reports) => {
+                let removed: u64 = reports.iter().map(|report| report.items_removed).sum();
+                tracing::info!(
+                    job = "retention",
+                    removed,
+                    invocations = reports.len(),
+                    "job done"
+                );
+            }
             Err(error) => tracing::warn!(job = "retention", %error, "job failed"),
+        }
+        match expire_items(&table, clock.as_ref()).await {
+            Ok(removed) => tracing::info!(job = "ttl", removed, "expired items removed"),
+            Err(error) => tracing::warn!(job = "ttl", %error, "expiry failed"),
         }
     }
 }
 
 pub async fn run_once(args: JobArgs) -> anyhow::Result<()> {
-    let clock: Box<dyn Clock> = match args.now.as_deref() {
-        Some(raw) => Box::new(FixedClock(parse_instant(raw)?)),
-        None => Box::new(SystemClock),
+    let clock: Arc<dyn Clock> = match args.now.as_deref() {
+        Some(raw) => Arc::new(FixedClock(parse_instant(raw)?)),
+        None => Arc::new(SystemClock),
     };
-    let table = open_store(&args.data_dir)?;
+    let table = Arc::new(open_store(&args.data_dir)?);
+    let deps = JobDeps {
+        table: table.clone(),
+        clock: clock.clone(),
+    };
     match args.job {
         JobName::Retention => {
-            let removed = retention(&table, clock.as_ref()).await?;
-            println!("retention: removed {removed} expired items");
+            for report in run_to_completion(JobKind::Retention, &deps).await? {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+            let expired = expire_items(&table, clock.as_ref()).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "job": "ttl", "items_removed": expired })
+            );
         }
     }
     Ok(())

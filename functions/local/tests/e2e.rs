@@ -176,3 +176,58 @@ fn a_friction_point_is_listed_and_can_be_resolved() {
     assert_eq!(status, 200, "{resolved}");
     assert_eq!(resolved["data"]["resolved"], true);
 }
+
+#[test]
+fn the_retention_job_removes_raw_events_once_the_site_keeps_them_no_longer() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = LocalServer::start(data.path());
+    let (status, _) = server.post_beacon(&beacon("visitor-old", "s1", 2));
+    assert_eq!(status, 202);
+    server.wait_for(Duration::from_secs(2), |server| {
+        let page = server.admin_get("/api/admin/behavior/visitors?site=demo");
+        (!page["data"].as_array()?.is_empty()).then_some(())
+    });
+
+    let run_job = |now: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_crm-local"))
+            .args(["job", "retention", "--now", now, "--data-dir"])
+            .arg(data.path())
+            .output()
+            .expect("crm-local job runs");
+        assert!(output.status.success(), "{output:?}");
+        let removed: u64 = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|report| report["job"] == "retention")
+            .map(|report| report["items_removed"].as_u64().unwrap_or(0))
+            .sum();
+        removed
+    };
+    let within_retention = time_after_days(30);
+    let past_retention = time_after_days(91);
+    assert_eq!(
+        run_job(&within_retention),
+        0,
+        "the demo site keeps raw events 90 days"
+    );
+    assert_eq!(
+        run_job(&past_retention),
+        1,
+        "one beacon's raw events expire"
+    );
+    assert_eq!(
+        run_job(&past_retention),
+        0,
+        "a second run finds nothing left"
+    );
+    // The visitor's profile is not raw data: it stays.
+    let page = server.admin_get("/api/admin/behavior/visitors?site=demo");
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+}
+
+fn time_after_days(days: i64) -> String {
+    let moment = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    moment
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 instant")
+}
