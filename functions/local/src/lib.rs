@@ -4,6 +4,7 @@
 //! event-scorer, the admin-api Router and the periodic jobs — and adds nothing of its own but
 //! wiring: no second implementation of any rule. Never used on Lambda or at the edge.
 
+mod assets;
 pub mod cli;
 mod ingest;
 mod jobs;

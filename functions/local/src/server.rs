@@ -95,7 +95,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             post(ingest::receive_beacon).options(ingest::preflight),
         )
         .with_state(ingest_state);
-    let app = admin.merge(ingest_routes);
+    let app = admin.merge(ingest_routes).merge(crate::assets::routes());
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -143,6 +143,7 @@ impl Running {
         println!("crm-local is running");
         println!("  beacon endpoint : POST {base}/e");
         println!("  admin API       : {base}/api/admin/behavior/dashboard?site={DEMO_SITE}");
+        println!("  demo shop       : {base}/demo/");
         println!("  health          : {base}/health");
         println!("  admin token     : {}", self.admin_token);
         println!(
