@@ -44,6 +44,27 @@ pub struct ServeArgs {
     /// Freeze the clock at this RFC 3339 instant (demos and tests).
     #[arg(long)]
     pub now: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Run on DynamoDB and SQS instead of the embedded store (build with `--features aws`).
+/// Credentials and region come from the standard AWS chain.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// DynamoDB table to use instead of the embedded store.
+    #[arg(long, requires = "sqs_queue_url")]
+    pub table: Option<String>,
+    /// SQS queue the beacons go through instead of the embedded queue.
+    #[arg(long, requires = "table")]
+    pub sqs_queue_url: Option<String>,
+    /// Endpoint of an AWS API emulator (e.g. http://127.0.0.1:5000); AWS itself when absent.
+    #[arg(long)]
+    pub dynamodb_endpoint: Option<String>,
+    /// Create the table (keys, indexes, TTL) and the queue with its dead-letter queue when they
+    /// do not exist, and wait until they are active.
+    #[arg(long)]
+    pub create_missing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +122,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub trust_forwarded_for: bool,
     pub fixed_now: Option<Millis>,
+    pub aws: AwsArgs,
 }
 
 impl ServeArgs {
@@ -110,6 +132,7 @@ impl ServeArgs {
             data_dir: self.data_dir,
             trust_forwarded_for: self.trust_forwarded_for,
             fixed_now: self.now.as_deref().map(parse_instant).transpose()?,
+            aws: self.aws,
         })
     }
 }

@@ -3,7 +3,6 @@
 //! The jobs themselves are the scheduled-jobs library, the same code the Lambda runs. The
 //! embedded store has no TTL, so the runner also removes expired items as DynamoDB's TTL would.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crm_store::sqlite::SqliteTable;
 use scheduled_jobs::{JobDeps, JobKind, JobReport, JobRequest, run_job};
 use tokio::sync::watch;
 
+use crate::backend::{Backend, open_store};
 use crate::cli::{JobArgs, JobName, parse_instant};
 
 const JOB_INTERVAL: Duration = Duration::from_secs(3600);
@@ -19,8 +19,6 @@ const JOB_INTERVAL: Duration = Duration::from_secs(3600);
 const TTL_BATCH: usize = 1000;
 /// Invocations of one job per run, each bounded by the job's own budget.
 const MAX_INVOCATIONS: usize = 1000;
-
-pub const STORE_FILE: &str = "store.db";
 
 /// Runs a job until its sweep finishes, as the scheduler would over several invocations.
 async fn run_to_completion(job: JobKind, deps: &JobDeps) -> anyhow::Result<Vec<JobReport>> {
@@ -50,12 +48,12 @@ async fn expire_items(table: &SqliteTable, clock: &dyn Clock) -> anyhow::Result<
 }
 
 pub async fn run_periodically(
-    table: Arc<SqliteTable>,
+    backend: Backend,
     clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let deps = JobDeps {
-        table: table.clone(),
+        table: backend.table.clone(),
         clock: clock.clone(),
     };
     let mut interval = tokio::time::interval(JOB_INTERVAL);
@@ -76,9 +74,11 @@ pub async fn run_periodically(
             }
             Err(error) => tracing::warn!(job = "retention", %error, "job failed"),
         }
-        match expire_items(&table, clock.as_ref()).await {
-            Ok(removed) => tracing::info!(job = "ttl", removed, "expired items removed"),
-            Err(error) => tracing::warn!(job = "ttl", %error, "expiry failed"),
+        if let Some(embedded) = &backend.embedded {
+            match expire_items(embedded, clock.as_ref()).await {
+                Ok(removed) => tracing::info!(job = "ttl", removed, "expired items removed"),
+                Err(error) => tracing::warn!(job = "ttl", %error, "expiry failed"),
+            }
         }
     }
 }
@@ -106,9 +106,4 @@ pub async fn run_once(args: JobArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-pub fn open_store(data_dir: &Path) -> anyhow::Result<SqliteTable> {
-    std::fs::create_dir_all(data_dir)?;
-    Ok(SqliteTable::open(&data_dir.join(STORE_FILE))?)
 }

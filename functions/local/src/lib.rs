@@ -5,6 +5,7 @@
 //! wiring: no second implementation of any rule. Never used on Lambda or at the edge.
 
 mod assets;
+mod backend;
 pub mod cli;
 mod ingest;
 mod jobs;

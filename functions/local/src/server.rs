@@ -9,10 +9,7 @@ use axum::Router;
 use axum::routing::post;
 use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteConfig, SiteId};
 use crm_store::clock::{Clock, FixedClock, SystemClock};
-use crm_store::queue::Queue;
 use crm_store::repo::SiteRepo;
-use crm_store::sqlite::{RedrivePolicy, SqliteQueue};
-use crm_store::table::Table;
 use event_scorer::ScorerDeps;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,13 +17,8 @@ use tokio::task::JoinHandle;
 use crate::cli::Config;
 use crate::ingest::{self, IngestState};
 use crate::secrets::Secrets;
-use crate::{jobs, scorer_loop};
+use crate::{backend, jobs, scorer_loop};
 
-const QUEUE_FILE: &str = "queue.db";
-const EVENTS_QUEUE: &str = "events";
-const EVENTS_DEAD_LETTERS: &str = "events-dlq";
-/// As the SAM template's redrive policy.
-const MAX_RECEIVES: u32 = 5;
 const DEMO_SITE: &str = "demo";
 
 /// A started system: where it listens, how to stop it.
@@ -43,25 +35,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Some(now) => Arc::new(FixedClock(now)),
         None => Arc::new(SystemClock),
     };
-    let sqlite = Arc::new(jobs::open_store(&config.data_dir)?);
-    let table: Arc<dyn Table> = sqlite.clone();
-    let events_queue = SqliteQueue::open(
-        &config.data_dir.join(QUEUE_FILE),
-        EVENTS_QUEUE,
-        Some(RedrivePolicy {
-            dead_letter: EVENTS_DEAD_LETTERS.to_owned(),
-            max_receives: MAX_RECEIVES,
-        }),
-    )?;
-    // One process owns the queue: whatever was in flight when it last stopped is ours again.
-    let reclaimed = events_queue.reclaim_in_flight().await?;
-    if reclaimed > 0 {
-        tracing::info!(
-            reclaimed,
-            "messages in flight at the last stop will be scored again"
-        );
-    }
-    let queue: Arc<dyn Queue> = Arc::new(events_queue);
+    let backend = backend::open(&config.data_dir, &config.aws).await?;
+    let table = backend.table.clone();
+    let queue = backend.queue.clone();
 
     let sites = SiteRepo::new(table.clone());
     let demo = SiteConfig {
@@ -109,7 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut server_shutdown = shutdown_rx.clone();
     let tasks = vec![
         tokio::spawn(scorer_loop::run(queue, deps, shutdown_rx.clone())),
-        tokio::spawn(jobs::run_periodically(sqlite, clock.clone(), shutdown_rx)),
+        tokio::spawn(jobs::run_periodically(backend, clock.clone(), shutdown_rx)),
         tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
             let serving = axum::serve(listener, service)

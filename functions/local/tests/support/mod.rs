@@ -18,9 +18,15 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts `crm-local` on an ephemeral port and reads its address and token from the banner.
     pub fn start(data_dir: &Path) -> LocalServer {
+        LocalServer::start_with(data_dir, &[])
+    }
+
+    /// Starts it with extra command-line arguments (e.g. the AWS mode's).
+    pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> LocalServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_crm-local"))
             .args(["--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
