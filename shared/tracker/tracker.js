@@ -127,13 +127,12 @@
       push('scroll', { depth: (depth += 25) });
   };
 
-  // A burst: clicks within 700 ms of its first one and 30 px of it; it ends 700 ms after its last
+  // A burst: clicks each within 700 ms and 30 px of the one before; it ends 700 ms after its last
   // click. Rage click: a burst of 3+. Dead click: a shorter burst on a non-interactive element
   // after which the DOM did not change (one MutationObserver per burst) and the page was not left.
-  let first, count, clickProps, observer, changed, burstTimer;
+  let last, count, clickProps, observer, changed, burstTimer;
   let endBurst = (leaving) => {
-    clearTimeout(burstTimer);
-    observer && observer.disconnect();
+    observer && observer.disconnect(); // (a pending end timer then finds nothing left to end)
     if (count > 2) push('rage_click', { ...clickProps, count });
     else if (observer && !leaving && !changed) push('dead_click', clickProps);
     count = observer = 0;
@@ -149,14 +148,12 @@
       let props = describe(interactive || el);
       if (cta) hit('cta_click', cta, { cta: cta.dataset.cta });
       else if (link?.host && link.host != loc.host) hit('outbound_click', link);
-      else if (link?.hasAttribute('download') || /\.(pdf|zip|csv|xlsx?|docx?)$/i.test(link?.pathname))
-        hit('download', link);
+      else if (/\.(pdf|zip|csv|xlsx?|docx?)$/i.test(link?.pathname)) hit('download', link); // by extension
       else if (interactive) push('click', props);
-      if (e.timeStamp - first?.timeStamp < 700 && (e.clientX - first.clientX) ** 2 + (e.clientY - first.clientY) ** 2 < 900)
+      if (e.timeStamp - last?.timeStamp < 700 && (e.clientX - last.clientX) ** 2 + (e.clientY - last.clientY) ** 2 < 900)
         count++;
       else {
         endBurst();
-        first = e;
         count = 1;
         clickProps = props;
         if (!interactive) {
@@ -165,6 +162,7 @@
           observer.observe(d, { subtree: true, childList: true, attributes: true, characterData: true });
         }
       }
+      last = e;
       clearTimeout(burstTimer);
       burstTimer = later(endBurst, 700);
     },
@@ -185,8 +183,8 @@
     mouseout(e) {
       !e.relatedTarget && e.clientY <= 0 && !exited++ && push('exit_intent');
     },
-    copy() {
-      push('copy');
+    copy(e) {
+      hit('copy', e.target); // the element, never the copied text
     },
     error(e) {
       e.message && errors++ < 9 && push('error', { message: e.message.slice(0, 200) });
@@ -206,23 +204,25 @@
   };
 
   // The API. Calls queued by the snippet's stub before this file loaded are replayed at the end.
+  // The page's objects are copied through JSON right away: one that cannot be serialized
+  // (circular, BigInt) is refused here instead of poisoning a batch later.
+  let own = (props) => JSON.parse(JSON.stringify(props));
   let commands = {
     event(name, props) {
-      push('custom', { ...props, name });
+      push('custom', own({ ...props, name }));
     },
     identify(traits) {
-      analytics && !dnt && push('identify', { ...traits });
+      analytics && !dnt && push('identify', own(traits));
     },
     consent(choice) {
       analytics = !!choice.analytics;
       marketing = !!choice.marketing;
-      out &&= !analytics;
       vid = !dnt && analytics && (vid || rid(3));
       out || remember(vid);
       flush(); // what waited for consent goes now
     },
     optout() {
-      out = 1; // pushes and flushes stop here; a later consent starts over with a new id
+      out = 1; // for good on this device: consent calls do not undo it, clearing localStorage does
       vid = 0;
       queue = [];
       remember('-');
