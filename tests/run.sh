@@ -37,7 +37,15 @@ source "$root/tests/aws/moto.sh"
 step "cargo test (unit, property, conformance on SQLite and DynamoDB/SQS, end-to-end)"
 cargo test --workspace --all-features --locked
 
+step "infrastructure: SAM template lint and drift check"
+# shellcheck source=tests/infra.sh
+source "$root/tests/infra.sh"
+
 # shellcheck source=tests/browser.sh
 source "$root/tests/browser.sh"
+
+step "edge worker in workerd (wrangler dev) against the emulator's SQS"
+# shellcheck source=tests/edge.sh
+source "$root/tests/edge.sh"
 
 step "all tests passed"
