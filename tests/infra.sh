@@ -13,9 +13,12 @@
 #   against SAM's own schemas, the rest against CloudFormation's); any finding fails, errors,
 #   warnings and informational ones alike;
 # - parses the template with the PyYAML that cfn-lint brings (CloudFormation's short tags such as
-#   !Ref, !GetAtt and !Sub read as plain values) and compares the table's keys, indexes, billing
-#   mode and TTL attribute, the queues' redrive and retention, and the event-scorer timing with
-#   what schema.rs, sqs/setup.rs and the scorer expect.
+#   !Ref, !GetAtt and !Sub read as their long forms) and compares it with the Rust code: the
+#   table's keys, indexes, projection, billing mode and TTL attribute (schema.rs, table.rs,
+#   limits.rs), the dead-letter queue's retention and redrive (sqs/setup.rs, maxReceiveCount 5),
+#   the queue's visibility timeout against the scorer's timeout and batching window, and each
+#   function's runtime, architecture, build method and binary (an existing `[[bin]]`); it also
+#   fails if any statement grants dynamodb:Scan.
 #
 # On any failure it prints why on stderr and returns non-zero (so `set -e` scripts stop). It
 # needs no AWS account, no Docker and no network once cfn-lint is installed.
@@ -85,15 +88,22 @@ def expect(what, actual, wanted):
 
 
 class TemplateLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref X, !GetAtt A.B, !Sub ...) as plain values."""
+    """Reads CloudFormation's short-form tags as their long forms: `!Ref X` as {"Ref": "X"},
+    `!GetAtt A.B` as {"Fn::GetAtt": ["A", "B"]}, `!Sub s` as {"Fn::Sub": "s"}, and so on."""
 
 
 def _any_tag(loader, suffix, node):
     if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref" or suffix == "Condition":
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
 
 
 TemplateLoader.add_multi_constructor("!", _any_tag)
@@ -188,7 +198,7 @@ else:
     redrive = events.get("RedrivePolicy", {})
     expect("EventsQueue RedrivePolicy.maxReceiveCount", redrive.get("maxReceiveCount"), 5)
     expect("EventsQueue RedrivePolicy.deadLetterTargetArn", redrive.get("deadLetterTargetArn"),
-           {"GetAtt": "EventsDeadLetterQueue.Arn"})
+           {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]})
     if dead_letter_retention:
         expect("EventsDeadLetterQueue MessageRetentionPeriod", dead_letter.get("MessageRetentionPeriod"),
                int(dead_letter_retention.group(1)))
@@ -231,8 +241,8 @@ for name, binary in binaries.items():
     expect(f"{name} TABLE_NAME", props.get("Environment", {}).get("Variables", {}).get("TABLE_NAME"),
            {"Ref": table_name} if len(tables) == 1 else None)
     cargo = root / "functions" / binary / "Cargo.toml"
-    if not cargo.exists() or f'name = "{binary}"' not in cargo.read_text():
-        problems.append(f"{name}: no binary {binary} in functions/{binary}/Cargo.toml")
+    if not cargo.exists() or not re.search(rf'\[\[bin\]\]\s*name = "{re.escape(binary)}"', cargo.read_text()):
+        problems.append(f"{name}: no [[bin]] named {binary} in functions/{binary}/Cargo.toml")
 if re.search(r"dynamodb:(Scan|\*)", (root / "infra/template.yaml").read_text()):
     problems.append("the template grants dynamodb:Scan or dynamodb:*; no request path may scan")
 
