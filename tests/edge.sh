@@ -120,13 +120,15 @@ _edge_free_port() {
 _edge_start_dev() {
     local name=$1 dir=$2
     shift 2
-    local port waited
+    local port inspector waited
     mkdir -p "$dir/xdg"
     port=$(_edge_free_port) || { _edge_fail "cannot find a free port"; return 1; }
+    # Its own inspector port too: the default (9229) is taken by the second wrangler.
+    inspector=$(_edge_free_port) || { _edge_fail "cannot find a free port"; return 1; }
     EDGE_DEV_LOG="$dir/wrangler.log"
     XDG_CONFIG_HOME="$dir/xdg" XDG_CACHE_HOME="$dir/xdg" WRANGLER_SEND_METRICS=false CI=1 \
         EDGE_INGEST_PREBUILT=1 NO_COLOR=1 \
-        setsid "$EDGE_WRANGLER" dev --local --ip 127.0.0.1 --port "$port" \
+        setsid "$EDGE_WRANGLER" dev --local --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" \
         --persist-to "$dir/state" --show-interactive-dev-session=false "$@" \
         >"$EDGE_DEV_LOG" 2>&1 </dev/null &
     EDGE_DEV_PID=$!

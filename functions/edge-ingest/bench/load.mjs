@@ -1,6 +1,10 @@
 // Edge benchmark: the time a 20-event beacon costs inside workerd, measured from outside.
 //
-//   node load.mjs <worker-url> <baseline-url> [requests]
+//   node load.mjs <worker-url> <baseline-url> [requests] [scenario]
+//
+// scenario: "beacon" (default; accepted, anonymized, queued), "unknown_site" (the same beacon for
+// a site that does not exist: parsed, then refused with 403, nothing queued) or "health"
+// (GET /health: the cost of the wasm module and routing alone).
 //
 // Sends the same POST /e (one 20-event beacon, a fresh session per request) to the real worker
 // and to a trivial worker answering 204, interleaved in blocks so both see the same machine load,
@@ -16,6 +20,11 @@ if (!workerUrl || !baselineUrl) {
   process.exit(2);
 }
 const requests = Number(requestsArg ?? 3000);
+const scenario = process.argv[5] ?? "beacon";
+if (!["beacon", "unknown_site", "health"].includes(scenario)) {
+  console.error(`unknown scenario ${scenario}`);
+  process.exit(2);
+}
 const block = 100;
 const warmup = 200;
 
@@ -41,7 +50,7 @@ function beacon(serial) {
     return event;
   });
   return JSON.stringify({
-    v: 1, site: "demo", sid: `bench-${serial}`, vid: `visitor-${serial % 500}`,
+    v: 1, site: scenario === "unknown_site" ? "nosuchsite" : "demo", sid: `bench-${serial}`, vid: `visitor-${serial % 500}`,
     consent: { analytics: true, marketing: false }, events,
   });
 }
@@ -50,11 +59,11 @@ function post(url, body) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.request(url, {
-      method: "POST",
+      method: body === null ? "GET" : "POST",
       agent,
       headers: {
         "content-type": "text/plain;charset=UTF-8",
-        "content-length": Buffer.byteLength(body),
+        "content-length": body === null ? 0 : Buffer.byteLength(body),
         origin: "https://shop.example",
         "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
         "cf-connecting-ip": "198.51.100.23",
@@ -64,7 +73,7 @@ function post(url, body) {
       response.on("end", () => resolve({ status: response.statusCode, ms: performance.now() - started }));
     });
     request.on("error", reject);
-    request.end(body);
+    request.end(body ?? undefined);
   });
 }
 
@@ -75,19 +84,22 @@ function stats(samples) {
   return { n: sorted.length, mean_ms: mean, p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
 }
 
+const path = scenario === "health" ? "/health" : "/e";
+const expected = { beacon: 202, unknown_site: 403, health: 200 }[scenario];
 const targets = [
-  { name: "worker", url: new URL("/e", workerUrl).href, expect: 202, samples: [] },
-  { name: "baseline", url: new URL("/e", baselineUrl).href, expect: 204, samples: [] },
+  { name: "worker", url: new URL(path, workerUrl).href, expect: expected, samples: [] },
+  { name: "baseline", url: new URL(path, baselineUrl).href, expect: 204, samples: [] },
 ];
+const payload = (serial) => (scenario === "health" ? null : beacon(serial));
 
 let serial = 0;
 for (const target of targets) {
-  for (let i = 0; i < warmup; i++) await post(target.url, beacon(serial++));
+  for (let i = 0; i < warmup; i++) await post(target.url, payload(serial++));
 }
 for (let done = 0; done < requests; done += block) {
   for (const target of targets) {
     for (let i = 0; i < block && done + i < requests; i++) {
-      const { status, ms } = await post(target.url, beacon(serial++));
+      const { status, ms } = await post(target.url, payload(serial++));
       if (status !== target.expect) {
         console.error(`${target.name} answered ${status}, expected ${target.expect}`);
         process.exit(1);
@@ -100,6 +112,7 @@ agent.destroy();
 
 const [worker, baseline] = targets.map((target) => stats(target.samples));
 const result = {
+  scenario,
   requests_each: requests,
   beacon_bytes: Buffer.byteLength(beacon(0)),
   events_per_beacon: 20,

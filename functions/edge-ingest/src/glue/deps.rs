@@ -18,7 +18,7 @@ use crate::sqs::forward::{Verdict, forward};
 pub const EVENTS_QUEUE: &str = "CRM_EVENTS";
 /// The optional KV namespace of sites (`[[kv_namespaces]]`).
 pub const SITES_KV: &str = "CRM_SITES_KV";
-/// How long an edge location may serve a KV site entry from its cache (KV's minimum is 60 s):
+/// How long an edge location may serve a KV site entry from its cache (KV allows 30 s or more):
 /// a change to a site takes up to this long to reach every location.
 const SITE_CACHE_SECONDS: u64 = 60;
 
