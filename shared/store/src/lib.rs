@@ -5,6 +5,8 @@
 //! SQS later) pass the same conformance suites. Never depends on HTTP or a Lambda/Worker runtime.
 
 pub mod clock;
+pub(crate) mod cursor;
+pub(crate) mod limits;
 pub mod metered;
 pub mod queue;
 pub mod repo;

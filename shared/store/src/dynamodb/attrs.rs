@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::limits::{PK_ATTR, SK_ATTR};
+use crate::limits::{PK_ATTR, SK_ATTR};
 use crate::table::{Item, Key, TableError, Value};
 
 pub(crate) type AttrMap = HashMap<String, AttributeValue>;

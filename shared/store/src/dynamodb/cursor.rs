@@ -1,46 +1,19 @@
 //! Page positions: DynamoDB's LastEvaluatedKey (the table key, plus the index key on an index)
-//! as base64url JSON, handed back as the next query's ExclusiveStartKey. Decoding never trusts
-//! the text: anything that is not a position of the same partition and index, within the query's
-//! sort key condition, is `InvalidCursor` (DynamoDB would answer a foreign start key with an
-//! error or a wrong page; moto with an empty page).
+//! as a [`Position`], encoded by the shared [`crate::cursor`] and handed back as the next query's
+//! ExclusiveStartKey. Decoding never trusts the text: on top of the shared checks (a cursor of
+//! the same partition and index), the position must lie within the query's sort key condition,
+//! or it is `InvalidCursor` (DynamoDB would answer a foreign start key with an error or a wrong
+//! page; moto with an empty page). The SQLite adapter needs no such check: it resumes after any
+//! position with a range predicate.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 
 use super::attrs::AttrMap;
-use super::limits::{PK_ATTR, SK_ATTR};
-use crate::table::{Cursor, Index, Query, SortKeyCondition, TableError};
-
-const VERSION: u8 = 1;
-/// Cursors are a few hundred bytes; refuse to even decode anything far larger.
-const MAX_CURSOR_CHARS: usize = 8 * 1024;
-
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Wire {
-    v: u8,
-    pk: String,
-    sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ix: Option<IndexWire>,
-}
-
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct IndexWire {
-    name: String,
-    pk: String,
-    sk: String,
-}
-
-pub(crate) fn index_name(index: Index) -> &'static str {
-    match index {
-        Index::Gsi1 => super::schema::GSI1_NAME,
-        Index::Gsi2 => super::schema::GSI2_NAME,
-    }
-}
+use crate::cursor::{self, Position};
+use crate::limits::{PK_ATTR, SK_ATTR};
+use crate::table::{Cursor, Index, Key, Query, SortKeyCondition, TableError};
 
 fn string(key: &AttrMap, name: &str) -> Result<String, TableError> {
     match key.get(name) {
@@ -56,25 +29,29 @@ pub(crate) fn encode(
     index: Option<Index>,
     last_evaluated_key: &AttrMap,
 ) -> Result<Cursor, TableError> {
-    let ix = index
-        .map(|index| {
+    let position = match index {
+        None => Position::Table {
+            key: Key::new(
+                string(last_evaluated_key, PK_ATTR)?,
+                string(last_evaluated_key, SK_ATTR)?,
+            ),
+        },
+        Some(index) => {
             let (pk_attr, sk_attr) = index.key_attrs();
-            Ok::<_, TableError>(IndexWire {
-                name: index_name(index).to_owned(),
-                pk: string(last_evaluated_key, pk_attr)?,
-                sk: string(last_evaluated_key, sk_attr)?,
-            })
-        })
-        .transpose()?;
-    let wire = Wire {
-        v: VERSION,
-        pk: string(last_evaluated_key, PK_ATTR)?,
-        sk: string(last_evaluated_key, SK_ATTR)?,
-        ix,
+            let index_pk = string(last_evaluated_key, pk_attr)?;
+            let index_sk = string(last_evaluated_key, sk_attr)?;
+            Position::Index {
+                index,
+                index_pk,
+                index_sk,
+                key: Key::new(
+                    string(last_evaluated_key, PK_ATTR)?,
+                    string(last_evaluated_key, SK_ATTR)?,
+                ),
+            }
+        }
     };
-    let json = serde_json::to_vec(&wire)
-        .map_err(|error| TableError::Unavailable(format!("cannot encode a cursor: {error}")))?;
-    Ok(Cursor(URL_SAFE_NO_PAD.encode(json)))
+    Ok(cursor::encode(&position))
 }
 
 fn within(sort_key: &str, condition: &SortKeyCondition) -> bool {
@@ -89,35 +66,32 @@ fn within(sort_key: &str, condition: &SortKeyCondition) -> bool {
 
 /// The ExclusiveStartKey `query`'s cursor names, provided it belongs to this query.
 pub(crate) fn decode(query: &Query, cursor: &Cursor) -> Result<AttrMap, TableError> {
-    if cursor.0.is_empty() || cursor.0.len() > MAX_CURSOR_CHARS {
+    let position = cursor::decode(cursor, query.index, &query.pk)?;
+    let (key, index_key) = match position {
+        Position::Table { key } => (key, None),
+        Position::Index {
+            index,
+            index_pk,
+            index_sk,
+            key,
+        } => (key, Some((index, index_pk, index_sk))),
+    };
+    let sort_key = index_key
+        .as_ref()
+        .map_or(&key.sk, |(_, _, index_sk)| index_sk);
+    if !within(sort_key, &query.sk) {
         return Err(TableError::InvalidCursor);
     }
-    let json = URL_SAFE_NO_PAD
-        .decode(&cursor.0)
-        .map_err(|_| TableError::InvalidCursor)?;
-    let wire: Wire = serde_json::from_slice(&json).map_err(|_| TableError::InvalidCursor)?;
-    if wire.v != VERSION || wire.pk.is_empty() || wire.sk.is_empty() {
-        return Err(TableError::InvalidCursor);
-    }
-    let mut key = HashMap::from([
-        (PK_ATTR.to_owned(), AttributeValue::S(wire.pk.clone())),
-        (SK_ATTR.to_owned(), AttributeValue::S(wire.sk.clone())),
+    let mut map = HashMap::from([
+        (PK_ATTR.to_owned(), AttributeValue::S(key.pk)),
+        (SK_ATTR.to_owned(), AttributeValue::S(key.sk)),
     ]);
-    match (query.index, wire.ix) {
-        (None, None) if wire.pk == query.pk && within(&wire.sk, &query.sk) => Ok(key),
-        (Some(index), Some(ix))
-            if ix.name == index_name(index)
-                && ix.pk == query.pk
-                && !ix.sk.is_empty()
-                && within(&ix.sk, &query.sk) =>
-        {
-            let (pk_attr, sk_attr) = index.key_attrs();
-            key.insert(pk_attr.to_owned(), AttributeValue::S(ix.pk));
-            key.insert(sk_attr.to_owned(), AttributeValue::S(ix.sk));
-            Ok(key)
-        }
-        _ => Err(TableError::InvalidCursor),
+    if let Some((index, index_pk, index_sk)) = index_key {
+        let (pk_attr, sk_attr) = index.key_attrs();
+        map.insert(pk_attr.to_owned(), AttributeValue::S(index_pk));
+        map.insert(sk_attr.to_owned(), AttributeValue::S(index_sk));
     }
+    Ok(map)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::attrs::{AttrMap, to_attr};
-use super::limits::PK_ATTR;
+use crate::limits::PK_ATTR;
 use crate::table::{Condition, SortKeyCondition, TableError, Update, Value};
 
 /// An expression under construction: the placeholders it has handed out so far. One request's

@@ -1,12 +1,12 @@
 //! The production `Table` adapter: [`DynamoTable`] implements the port on one DynamoDB table
 //! with `aws-sdk-dynamodb`, passing the same conformance suite as the SQLite adapter.
 //!
-//! One idea per file: `sdk` loads the AWS configuration, `limits` enforces the port's limits
-//! before any request (emulators do not), `attrs` converts values, `expression` renders
-//! conditions, updates and key conditions with placeholders, `cursor` turns
-//! LastEvaluatedKey into opaque cursors, `retry` resends unprocessed batch entries,
-//! `errors` maps DynamoDB's errors to the port's, `schema` defines and creates the table,
-//! `table` is the adapter.
+//! One idea per file: `sdk` loads the AWS configuration, `attrs` converts values, `expression`
+//! renders conditions, updates and key conditions with placeholders, `cursor` turns
+//! LastEvaluatedKey into opaque cursors (encoded by the shared [`crate::cursor`]), `retry`
+//! resends unprocessed batch entries, `errors` maps DynamoDB's errors to the port's, `schema`
+//! defines and creates the table, `table` is the adapter. The port's limits are enforced before
+//! any request (emulators do not) by [`crate::limits`], shared with the SQLite adapter.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), crm_store::table::TableError> {
@@ -22,7 +22,6 @@ mod attrs;
 mod cursor;
 mod errors;
 mod expression;
-mod limits;
 mod retry;
 mod schema;
 mod sdk;

@@ -13,12 +13,20 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::errors::from_sdk;
-use super::limits::{PK_ATTR, SK_ATTR};
+use crate::limits::{PK_ATTR, SK_ATTR};
 use crate::table::{Index, TTL_ATTR, TableError, TableResult};
 
 /// The DynamoDB names of the port's secondary indexes.
 pub const GSI1_NAME: &str = "gsi1";
 pub const GSI2_NAME: &str = "gsi2";
+
+/// The DynamoDB name of `index`.
+pub(crate) fn index_name(index: Index) -> &'static str {
+    match index {
+        Index::Gsi1 => GSI1_NAME,
+        Index::Gsi2 => GSI2_NAME,
+    }
+}
 
 /// How long a new table may stay in CREATING (real DynamoDB takes seconds to a minute or two).
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -50,7 +58,7 @@ fn index(index: Index) -> TableResult<GlobalSecondaryIndex> {
     let (pk_attr, sk_attr) = index.key_attrs();
     built(
         GlobalSecondaryIndex::builder()
-            .index_name(super::cursor::index_name(index))
+            .index_name(index_name(index))
             .key_schema(key_element(pk_attr, KeyType::Hash)?)
             .key_schema(key_element(sk_attr, KeyType::Range)?)
             .projection(

@@ -14,11 +14,14 @@ use super::attrs::{AttrMap, item_from_map, item_map, key_map};
 use super::cursor;
 use super::errors::{from_sdk, from_transact};
 use super::expression::{Names, Placeholders};
-use super::limits::{check_count, check_distinct, check_item, check_key, check_update};
 use super::retry::{Backoff, until_processed};
+use super::schema::index_name;
+use crate::limits::{
+    check_batch_get, check_batch_write, check_item, check_key, check_query, check_transact_write,
+    check_update,
+};
 use crate::table::{
-    Condition, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_QUERY_LIMIT, MAX_TRANSACT_ITEMS,
-    Page, Query, SortKeyCondition, Table, TableError, TableResult, TransactItem, Update,
+    Condition, Item, Key, Page, Query, Table, TableError, TableResult, TransactItem, Update,
     WriteRequest,
 };
 
@@ -75,44 +78,6 @@ fn render(condition: Option<&Condition>, update: Option<&Update>) -> TableResult
         names,
         values,
     })
-}
-
-fn check_query(query: &Query) -> TableResult<()> {
-    if query.limit == 0 || query.limit > MAX_QUERY_LIMIT {
-        return Err(TableError::Invalid(format!(
-            "query limit {} is outside 1..={MAX_QUERY_LIMIT}",
-            query.limit
-        )));
-    }
-    if query.pk.is_empty() {
-        return Err(TableError::Invalid(
-            "the partition key of a query cannot be empty".to_owned(),
-        ));
-    }
-    if let SortKeyCondition::Between(low, high) = &query.sk
-        && low > high
-    {
-        return Err(TableError::Invalid(
-            "BETWEEN needs its lower bound at most its upper bound".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-fn write_key(request: &WriteRequest) -> &Key {
-    match request {
-        WriteRequest::Put(item) => &item.key,
-        WriteRequest::Delete(key) => key,
-    }
-}
-
-fn transact_key(item: &TransactItem) -> &Key {
-    match item {
-        TransactItem::Put { item, .. } => &item.key,
-        TransactItem::Update { key, .. }
-        | TransactItem::Delete { key, .. }
-        | TransactItem::ConditionCheck { key, .. } => key,
-    }
 }
 
 impl DynamoTable {
@@ -267,8 +232,7 @@ impl Table for DynamoTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> TableResult<Vec<Item>> {
-        check_count(keys.len(), MAX_BATCH_GET, "batch_get")?;
-        check_distinct(keys, "batch_get")?;
+        check_batch_get(keys)?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -361,11 +325,7 @@ impl Table for DynamoTable {
             .client
             .query()
             .table_name(self.table_name.as_ref())
-            .set_index_name(
-                query
-                    .index
-                    .map(|index| cursor::index_name(index).to_owned()),
-            )
+            .set_index_name(query.index.map(|index| index_name(index).to_owned()))
             .key_condition_expression(key_condition)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
@@ -403,13 +363,7 @@ impl Table for DynamoTable {
     }
 
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> TableResult<()> {
-        check_count(requests.len(), MAX_BATCH_WRITE, "batch_write")?;
-        check_distinct(requests.iter().map(write_key), "batch_write")?;
-        for request in &requests {
-            if let WriteRequest::Put(item) = request {
-                check_item(item)?;
-            }
-        }
+        check_batch_write(&requests)?;
         if requests.is_empty() {
             return Ok(());
         }
@@ -425,15 +379,7 @@ impl Table for DynamoTable {
     }
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> TableResult<()> {
-        check_count(items.len(), MAX_TRANSACT_ITEMS, "transact_write")?;
-        check_distinct(items.iter().map(transact_key), "transact_write")?;
-        for item in &items {
-            match item {
-                TransactItem::Put { item, .. } => check_item(item)?,
-                TransactItem::Update { update, .. } => check_update(update)?,
-                TransactItem::Delete { .. } | TransactItem::ConditionCheck { .. } => {}
-            }
-        }
+        check_transact_write(&items)?;
         if items.is_empty() {
             return Ok(());
         }

@@ -1,14 +1,12 @@
 //! Conditions and update expressions, evaluated the way DynamoDB evaluates them: a condition
 //! looks at the item as stored before the write (a missing item has no attributes, so
 //! `AttrNotExists` holds on it), an update starts from the stored item or from the bare key,
-//! `ADD` treats a missing attribute as 0 and refuses any other type, and the key attributes can
-//! be neither set nor removed.
+//! `ADD` treats a missing attribute as 0 and refuses any other type. What an update may never do
+//! (touch the key attributes, name an attribute twice…) is refused beforehand by
+//! [`crate::limits::check_update`].
 
-use std::collections::HashSet;
-
+use crate::limits::{PK_ATTR, SK_ATTR};
 use crate::table::{Condition, Item, Key, TableError, Update, Value};
-
-use super::limits::{PK_ATTR, SK_ATTR, is_key_attr};
 
 /// Whether `condition` holds for `stored` (None: the item does not exist).
 pub(crate) fn holds(condition: &Condition, stored: Option<&Item>) -> bool {
@@ -31,37 +29,8 @@ fn attr(stored: Option<&Item>, name: &str) -> Option<Value> {
     }
 }
 
-/// What DynamoDB refuses in an update expression whatever the stored item: touching a key
-/// attribute, an empty name, or naming one attribute in two actions ("paths overlap").
-pub(crate) fn check_update(update: &Update) -> Result<(), TableError> {
-    let names = update
-        .set
-        .iter()
-        .map(|(name, _)| name)
-        .chain(update.add.iter().map(|(name, _)| name))
-        .chain(update.remove.iter());
-    let mut seen = HashSet::new();
-    for name in names {
-        if name.is_empty() {
-            return Err(TableError::Invalid(
-                "attribute names cannot be empty".to_owned(),
-            ));
-        }
-        if is_key_attr(name) {
-            return Err(TableError::Invalid(format!(
-                "cannot update attribute {name}: it is part of the key"
-            )));
-        }
-        if !seen.insert(name.as_str()) {
-            return Err(TableError::Invalid(format!(
-                "attribute {name} appears in more than one action of the update"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The item after `update` (already checked with [`check_update`]) applied to `stored`.
+/// The item after `update` (already checked with [`crate::limits::check_update`]) applied to
+/// `stored`.
 pub(crate) fn apply_update(
     stored: Option<Item>,
     key: &Key,
@@ -148,26 +117,5 @@ mod tests {
             apply_update(Some(stored()), &key, &add("t")),
             Err(TableError::Invalid(_))
         ));
-    }
-
-    #[test]
-    fn updates_may_not_touch_keys_or_name_an_attribute_twice() {
-        let set_key = Update {
-            set: vec![("pk".to_owned(), Value::S("q".to_owned()))],
-            ..Update::default()
-        };
-        assert!(check_update(&set_key).is_err());
-        let remove_key = Update {
-            remove: vec!["sk".to_owned()],
-            ..Update::default()
-        };
-        assert!(check_update(&remove_key).is_err());
-        let twice = Update {
-            add: vec![("a".to_owned(), 1)],
-            remove: vec!["a".to_owned()],
-            ..Update::default()
-        };
-        assert!(check_update(&twice).is_err());
-        assert!(check_update(&Update::default()).is_ok());
     }
 }

@@ -4,15 +4,14 @@
 //! run on tokio's blocking pool, never on the async executor.
 //!
 //! One idea per file: `connection` opens a database and runs work on it, `schema` creates the
-//! tables, `limits` enforces DynamoDB's request limits, `expression` evaluates conditions and
-//! updates, `attrs` stores attributes, `cursor` encodes page positions, `query` reads pages,
-//! `table` and `queue` are the adapters, `messages` holds the queue's SQL.
+//! tables, `expression` evaluates conditions and updates, `attrs` stores attributes, `query`
+//! reads pages, `table` and `queue` are the adapters, `messages` holds the queue's SQL.
+//! DynamoDB's request limits ([`crate::limits`]) and the page cursors ([`crate::cursor`]) are
+//! shared with the DynamoDB adapter.
 
 mod attrs;
 mod connection;
-mod cursor;
 mod expression;
-mod limits;
 mod messages;
 mod query;
 mod queue;

@@ -8,36 +8,19 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params_from_iter};
 
-use crate::table::{Index, Item, Key, MAX_QUERY_LIMIT, Page, Query, SortKeyCondition, TableError};
+use crate::cursor::{self, Position};
+use crate::limits::check_query;
+use crate::table::{Index, Item, Key, Page, Query, SortKeyCondition, TableError};
 
 use super::attrs;
 use super::connection::StoreFault;
-use super::cursor::{self, Position};
-use super::limits::item_size;
 
 /// DynamoDB's page size cap.
 const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// Checks the query before touching the database; returns where its cursor points.
 pub(crate) fn check(query: &Query) -> Result<Option<Position>, TableError> {
-    if query.limit == 0 || query.limit > MAX_QUERY_LIMIT {
-        return Err(TableError::Invalid(format!(
-            "query limit {} is outside 1..={MAX_QUERY_LIMIT}",
-            query.limit
-        )));
-    }
-    if query.pk.is_empty() {
-        return Err(TableError::Invalid(
-            "the partition key of a query cannot be empty".to_owned(),
-        ));
-    }
-    if let SortKeyCondition::Between(low, high) = &query.sk
-        && low > high
-    {
-        return Err(TableError::Invalid(
-            "BETWEEN needs its lower bound at most its upper bound".to_owned(),
-        ));
-    }
+    check_query(query)?;
     query
         .cursor
         .as_ref()
@@ -127,7 +110,7 @@ pub(crate) fn run(connection: &Connection, query: &Query) -> Result<Page, TableE
             key,
         };
         last_index_sk = row.get(3).map_err(TableError::sqlite)?;
-        bytes = bytes.saturating_add(item_size(&item));
+        bytes = bytes.saturating_add(item.size());
         items.push(item);
     }
     let next = match items.last() {
@@ -188,6 +171,7 @@ fn prefix_end(prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::MAX_QUERY_LIMIT;
 
     #[test]
     fn prefix_end_is_just_past_every_string_with_the_prefix() {

@@ -9,15 +9,18 @@ use std::path::Path;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::limits::{
+    INDEXES, check_batch_get, check_batch_write, check_item, check_key, check_transact_write,
+    check_update, transact_key,
+};
 use crate::table::{
-    Condition, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACT_ITEMS, Page, Query,
-    TTL_ATTR, Table, TableError, TableResult, TransactItem, Update, WriteRequest,
+    Condition, Item, Key, Page, Query, TTL_ATTR, Table, TableError, TableResult, TransactItem,
+    Update, WriteRequest,
 };
 
 use super::attrs;
 use super::connection::{Database, OpenError, StoreFault};
-use super::expression::{apply_update, check_update, holds};
-use super::limits::{INDEXES, check_count, check_distinct, check_item, check_key};
+use super::expression::{apply_update, holds};
 use super::query;
 use super::schema;
 
@@ -149,15 +152,6 @@ fn updated(stored: Option<Item>, key: &Key, update: &Update) -> TableResult<Item
     Ok(item)
 }
 
-fn transact_key(item: &TransactItem) -> &Key {
-    match item {
-        TransactItem::Put { item, .. } => &item.key,
-        TransactItem::Update { key, .. }
-        | TransactItem::Delete { key, .. }
-        | TransactItem::ConditionCheck { key, .. } => key,
-    }
-}
-
 fn transact_condition(item: &TransactItem) -> Option<&Condition> {
     match item {
         TransactItem::Put { condition, .. }
@@ -178,8 +172,7 @@ impl Table for SqliteTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> TableResult<Vec<Item>> {
-        check_count(keys.len(), MAX_BATCH_GET, "batch_get")?;
-        check_distinct(keys, "batch_get")?;
+        check_batch_get(keys)?;
         let keys = keys.to_vec();
         self.database
             .call(move |connection| {
@@ -242,17 +235,7 @@ impl Table for SqliteTable {
     }
 
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> TableResult<()> {
-        check_count(requests.len(), MAX_BATCH_WRITE, "batch_write")?;
-        let keys = requests.iter().map(|request| match request {
-            WriteRequest::Put(item) => &item.key,
-            WriteRequest::Delete(key) => key,
-        });
-        check_distinct(keys, "batch_write")?;
-        for request in &requests {
-            if let WriteRequest::Put(item) = request {
-                check_item(item)?;
-            }
-        }
+        check_batch_write(&requests)?;
         if requests.is_empty() {
             return Ok(());
         }
@@ -269,15 +252,7 @@ impl Table for SqliteTable {
     }
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> TableResult<()> {
-        check_count(items.len(), MAX_TRANSACT_ITEMS, "transact_write")?;
-        check_distinct(items.iter().map(transact_key), "transact_write")?;
-        for item in &items {
-            match item {
-                TransactItem::Put { item, .. } => check_item(item)?,
-                TransactItem::Update { update, .. } => check_update(update)?,
-                TransactItem::Delete { .. } | TransactItem::ConditionCheck { .. } => {}
-            }
-        }
+        check_transact_write(&items)?;
         if items.is_empty() {
             return Ok(());
         }

@@ -1,29 +1,40 @@
-//! The port's limits, checked before a request leaves the process. DynamoDB refuses most of these
-//! itself, but emulators do not (moto accepts more than 25 batch writes, duplicate keys in a
-//! batch, numeric index keys), and a refusal found here costs no request.
+//! DynamoDB's request limits, checked by every `Table` adapter before anything is read or
+//! written, so that the embedded store refuses exactly what DynamoDB refuses and the DynamoDB
+//! adapter refuses what emulators let through (moto accepts more than 25 batch writes, duplicate
+//! keys in a batch, numeric index keys); a refusal found here costs no request.
 //!
-//! The rules and the item size accounting are those of the SQLite adapter's `limits` module,
-//! which is private to that adapter: DynamoDB counts the UTF-8 length of every attribute name
-//! plus the size of its value (strings and binaries by length, a number about one byte per two
-//! significant digits plus one, a boolean one byte), key attributes included.
+//! Refused: empty or oversized keys, empty attribute names, the key stored as an attribute, index
+//! keys that are not non-empty strings within the key length limits, items over
+//! [`MAX_ITEM_BYTES`] (as [`Item::size`] counts them), too many or duplicate keys in a batch or
+//! transaction, updates that touch the key or name one attribute twice, and queries outside the
+//! port's bounds.
+
+// Only the adapters call these checks; a build with neither adapter has no use for them.
+#![cfg_attr(not(any(feature = "sqlite", feature = "dynamodb")), allow(dead_code))]
 
 use std::collections::HashSet;
 
-use crate::table::{Index, Item, Key, MAX_ITEM_BYTES, TableError, Update, Value};
+use crate::table::{
+    Index, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_ITEM_BYTES, MAX_QUERY_LIMIT,
+    MAX_TRANSACT_ITEMS, Query, SortKeyCondition, TableError, TransactItem, Update, Value,
+    WriteRequest,
+};
 
+/// The attribute names the table's key is stored under.
 pub(crate) const PK_ATTR: &str = "pk";
 pub(crate) const SK_ATTR: &str = "sk";
 
+/// DynamoDB's limits on partition and sort key values.
 const MAX_PARTITION_KEY_BYTES: usize = 2048;
 const MAX_SORT_KEY_BYTES: usize = 1024;
 
-const INDEXES: [Index; 2] = [Index::Gsi1, Index::Gsi2];
+pub(crate) const INDEXES: [Index; 2] = [Index::Gsi1, Index::Gsi2];
 
 fn invalid(message: impl Into<String>) -> TableError {
     TableError::Invalid(message.into())
 }
 
-fn is_key_attr(name: &str) -> bool {
+pub(crate) fn is_key_attr(name: &str) -> bool {
     name == PK_ATTR || name == SK_ATTR
 }
 
@@ -78,10 +89,11 @@ fn check_index_value(name: &str, value: &Value) -> Result<(), TableError> {
     }
 }
 
-/// Everything DynamoDB checks about an item before storing it.
+/// Everything DynamoDB checks about an item before storing it: its key, then every attribute
+/// name, then the index key values, then the size.
 pub(crate) fn check_item(item: &Item) -> Result<(), TableError> {
     check_key(&item.key)?;
-    for (name, value) in &item.attrs {
+    for name in item.attrs.keys() {
         if name.is_empty() {
             return Err(invalid("attribute names cannot be empty"));
         }
@@ -90,9 +102,11 @@ pub(crate) fn check_item(item: &Item) -> Result<(), TableError> {
                 "{name} is the item's key, not an attribute"
             )));
         }
+    }
+    for (name, value) in &item.attrs {
         check_index_value(name, value)?;
     }
-    let size = item_size(item);
+    let size = item.size();
     if size > MAX_ITEM_BYTES {
         return Err(invalid(format!(
             "item size {size} exceeds {MAX_ITEM_BYTES} bytes"
@@ -101,10 +115,11 @@ pub(crate) fn check_item(item: &Item) -> Result<(), TableError> {
     Ok(())
 }
 
-/// What can be refused in an update without reading the stored item: touching a key attribute,
-/// an empty name, one attribute in two actions, an index key that would not be a string, or SET
-/// values that alone exceed the item size limit. (An update that makes a stored item too large
-/// is refused by DynamoDB itself.)
+/// What DynamoDB refuses in an update expression whatever the stored item: touching a key
+/// attribute, an empty name, one attribute in two actions ("paths overlap"), an index key that
+/// would not be a string, or SET values that alone exceed the item size limit. (An update that
+/// makes a stored item too large is refused once the item is known: by DynamoDB itself, or by
+/// the embedded store checking the updated item.)
 pub(crate) fn check_update(update: &Update) -> Result<(), TableError> {
     let names = update
         .set
@@ -141,7 +156,7 @@ pub(crate) fn check_update(update: &Update) -> Result<(), TableError> {
     let set_size = update.set.iter().fold(0usize, |total, (name, value)| {
         total
             .saturating_add(name.len())
-            .saturating_add(value_size(value))
+            .saturating_add(value.size())
     });
     if set_size > MAX_ITEM_BYTES {
         return Err(invalid(format!(
@@ -151,33 +166,8 @@ pub(crate) fn check_update(update: &Update) -> Result<(), TableError> {
     Ok(())
 }
 
-pub(crate) fn item_size(item: &Item) -> usize {
-    let key = PK_ATTR.len() + item.key.pk.len() + SK_ATTR.len() + item.key.sk.len();
-    item.attrs.iter().fold(key, |total, (name, value)| {
-        total
-            .saturating_add(name.len())
-            .saturating_add(value_size(value))
-    })
-}
-
-fn value_size(value: &Value) -> usize {
-    match value {
-        Value::S(text) => text.len(),
-        Value::B(bytes) => bytes.len(),
-        Value::Bool(_) => 1,
-        Value::N(number) => number_size(*number),
-    }
-}
-
-/// One byte per two significant digits (trailing zeros do not count) plus one.
-fn number_size(number: i64) -> usize {
-    let digits = number.unsigned_abs().to_string();
-    let significant = digits.trim_end_matches('0').len().max(1);
-    significant.div_ceil(2) + 1 + usize::from(number < 0)
-}
-
 /// Refuses more than `max` requests (`what` names them in the error).
-pub(crate) fn check_count(count: usize, max: usize, what: &str) -> Result<(), TableError> {
+fn check_count(count: usize, max: usize, what: &str) -> Result<(), TableError> {
     if count > max {
         return Err(invalid(format!(
             "{what}: {count} items, at most {max} allowed"
@@ -187,7 +177,7 @@ pub(crate) fn check_count(count: usize, max: usize, what: &str) -> Result<(), Ta
 }
 
 /// Refuses a request that names one item twice, after checking every key.
-pub(crate) fn check_distinct<'a>(
+fn check_distinct<'a>(
     keys: impl IntoIterator<Item = &'a Key>,
     what: &str,
 ) -> Result<(), TableError> {
@@ -200,6 +190,76 @@ pub(crate) fn check_distinct<'a>(
                 key.pk, key.sk
             )));
         }
+    }
+    Ok(())
+}
+
+/// At most [`MAX_BATCH_GET`] valid, distinct keys.
+pub(crate) fn check_batch_get(keys: &[Key]) -> Result<(), TableError> {
+    check_count(keys.len(), MAX_BATCH_GET, "batch_get")?;
+    check_distinct(keys, "batch_get")
+}
+
+pub(crate) fn write_key(request: &WriteRequest) -> &Key {
+    match request {
+        WriteRequest::Put(item) => &item.key,
+        WriteRequest::Delete(key) => key,
+    }
+}
+
+/// At most [`MAX_BATCH_WRITE`] requests with valid, distinct keys, every item put valid.
+pub(crate) fn check_batch_write(requests: &[WriteRequest]) -> Result<(), TableError> {
+    check_count(requests.len(), MAX_BATCH_WRITE, "batch_write")?;
+    check_distinct(requests.iter().map(write_key), "batch_write")?;
+    for request in requests {
+        if let WriteRequest::Put(item) = request {
+            check_item(item)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn transact_key(item: &TransactItem) -> &Key {
+    match item {
+        TransactItem::Put { item, .. } => &item.key,
+        TransactItem::Update { key, .. }
+        | TransactItem::Delete { key, .. }
+        | TransactItem::ConditionCheck { key, .. } => key,
+    }
+}
+
+/// At most [`MAX_TRANSACT_ITEMS`] items with valid, distinct keys, every put and update valid.
+pub(crate) fn check_transact_write(items: &[TransactItem]) -> Result<(), TableError> {
+    check_count(items.len(), MAX_TRANSACT_ITEMS, "transact_write")?;
+    check_distinct(items.iter().map(transact_key), "transact_write")?;
+    for item in items {
+        match item {
+            TransactItem::Put { item, .. } => check_item(item)?,
+            TransactItem::Update { update, .. } => check_update(update)?,
+            TransactItem::Delete { .. } | TransactItem::ConditionCheck { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// A query's limit within 1..=[`MAX_QUERY_LIMIT`], a partition key, and BETWEEN bounds in order.
+/// (Its cursor is each adapter's to check.)
+pub(crate) fn check_query(query: &Query) -> Result<(), TableError> {
+    if query.limit == 0 || query.limit > MAX_QUERY_LIMIT {
+        return Err(invalid(format!(
+            "query limit {} is outside 1..={MAX_QUERY_LIMIT}",
+            query.limit
+        )));
+    }
+    if query.pk.is_empty() {
+        return Err(invalid("the partition key of a query cannot be empty"));
+    }
+    if let SortKeyCondition::Between(low, high) = &query.sk
+        && low > high
+    {
+        return Err(invalid(
+            "BETWEEN needs its lower bound at most its upper bound",
+        ));
     }
     Ok(())
 }
@@ -220,33 +280,41 @@ mod tests {
     #[test]
     fn size_counts_names_and_values_including_the_key() {
         let sized = item().with("ab", s("xyz")).with("f", Value::Bool(true));
-        assert_eq!(item_size(&sized), 2 + 1 + 2 + 1 + 2 + 3 + 1 + 1);
-        assert_eq!(number_size(0), 2);
-        assert_eq!(number_size(12_345), 4);
-        assert_eq!(number_size(-12), 3);
-        assert_eq!(number_size(i64::MIN), 12);
+        assert_eq!(sized.size(), 2 + 1 + 2 + 1 + 2 + 3 + 1 + 1);
+    }
+
+    #[test]
+    fn numbers_cost_about_a_byte_per_two_digits() {
+        let size = |number: i64| Value::N(number).size();
+        assert_eq!(size(0), 2);
+        assert_eq!(size(12_345), 4);
+        assert_eq!(size(1_000_000), 2);
+        assert_eq!(size(-12), 3);
+        assert_eq!(size(i64::MIN), 12);
     }
 
     #[test]
     fn an_item_at_the_size_limit_is_accepted_and_one_byte_more_is_not() {
-        let overhead = item_size(&item().with("v", s("")));
+        let overhead = item().with("v", s("")).size();
         let fits = item().with("v", s(&"x".repeat(MAX_ITEM_BYTES - overhead)));
         assert_eq!(check_item(&fits), Ok(()));
         let over = item().with("v", s(&"x".repeat(MAX_ITEM_BYTES - overhead + 1)));
         assert!(matches!(check_item(&over), Err(TableError::Invalid(_))));
     }
 
+    /// Moto does not check index keys; DynamoDB and the embedded store refuse them.
     #[test]
-    fn index_keys_must_be_non_empty_strings_which_moto_does_not_check() {
+    fn keys_must_be_non_empty_and_index_keys_non_empty_strings() {
+        assert!(check_key(&Key::new("", "s")).is_err());
+        assert!(check_key(&Key::new("p", "")).is_err());
+        assert!(check_key(&Key::new("p".repeat(2049), "s")).is_err());
         assert!(check_item(&item().with("gsi1pk", Value::N(1))).is_err());
         assert!(check_item(&item().with("gsi2sk", Value::Bool(true))).is_err());
         assert!(check_item(&item().with("gsi2sk", s(""))).is_err());
         assert!(check_item(&item().with("gsi1sk", s(&"k".repeat(1025)))).is_err());
-        assert_eq!(check_item(&item().with("gsi1pk", s("x"))), Ok(()));
-        assert!(check_key(&Key::new("", "s")).is_err());
-        assert!(check_key(&Key::new("p", "")).is_err());
-        assert!(check_key(&Key::new("p".repeat(2049), "s")).is_err());
         assert!(check_item(&item().with("pk", s("x"))).is_err());
+        assert!(check_item(&item().with("", s("x"))).is_err());
+        assert_eq!(check_item(&item().with("gsi1pk", s("x"))), Ok(()));
     }
 
     #[test]
@@ -256,6 +324,11 @@ mod tests {
             ..Update::default()
         };
         assert!(check_update(&set("pk", s("q"))).is_err());
+        let remove_key = Update {
+            remove: vec!["sk".to_owned()],
+            ..Update::default()
+        };
+        assert!(check_update(&remove_key).is_err());
         assert!(check_update(&set("gsi2sk", Value::N(1))).is_err());
         assert!(check_update(&set("gsi2sk", s("ok"))).is_ok());
         let add_index = Update {
@@ -288,5 +361,7 @@ mod tests {
             check_distinct(&keys, "batch"),
             Err(TableError::Invalid(_))
         ));
+        assert!(check_batch_get(&keys[..2]).is_ok());
+        assert!(check_batch_get(&keys).is_err());
     }
 }

@@ -1,6 +1,11 @@
-//! Page positions as opaque cursors: the last evaluated key (and, on an index, its index keys)
-//! as a small JSON object, base64url-encoded. Decoding never trusts the text: anything that is
-//! not a cursor this adapter issued for the same partition and index is `InvalidCursor`.
+//! Page positions as opaque cursors, for every `Table` adapter: the key of the last item of a page
+//! (and, on an index, its index keys) as a small JSON object, base64url-encoded. Decoding never
+//! trusts the text: anything that is not a cursor issued for the same partition and index is
+//! `InvalidCursor`. The SQLite adapter resumes from the [`Position`] itself; the DynamoDB adapter
+//! makes it from DynamoDB's LastEvaluatedKey and hands it back as the ExclusiveStartKey.
+
+// Only the adapters make and read cursors; a build with neither adapter has no use for them.
+#![cfg_attr(not(any(feature = "sqlite", feature = "dynamodb")), allow(dead_code))]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,6 +47,7 @@ struct IndexWire {
     sk: String,
 }
 
+/// The index as the cursor names it (the same names as the DynamoDB table's indexes).
 fn index_name(index: Index) -> &'static str {
     match index {
         Index::Gsi1 => "gsi1",
