@@ -2,7 +2,7 @@
 // server for the tracker tests, and a real crm-local for the end-to-end test.
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,13 +39,13 @@ export async function launchBrowser() {
 }
 
 /**
- * A browser context that looks like a person's browser: headless Chromium announces itself as
- * "HeadlessChrome", which the ingest bot filter rightly drops. `privacy` may set navigator.doNotTrack
- * and navigator.globalPrivacyControl the way a browser with those settings would.
+ * A fresh browser context (own storage) for one visitor. The user agent is left alone: an
+ * override does not reach beacons sent while a page unloads, and the daily visitor key hashes the
+ * user agent (headless Chrome is not a bot, see docs/beacon.md). `doNotTrack` and
+ * `globalPrivacyControl` set the navigator properties the way a browser with those settings does.
  */
 export async function newVisitorContext(browser, { doNotTrack = false, globalPrivacyControl = false } = {}) {
-  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`;
-  const context = await browser.newContext({ userAgent, viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   if (doNotTrack) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' }));
   if (globalPrivacyControl) {
     await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
@@ -53,15 +53,33 @@ export async function newVisitorContext(browser, { doNotTrack = false, globalPri
   return context;
 }
 
-/** Records every beacon a page sends to `/e` (request bodies, parsed). */
-export function recordBeacons(page) {
+/**
+ * A transparent HTTP proxy in front of `target` that keeps every beacon posted to `/e`. Browser
+ * request events do not report beacons sent while a page unloads (navigation, close), so counting
+ * beacons has to happen on the wire.
+ */
+export async function startRecordingProxy(target) {
+  const { hostname, port } = new URL(target);
   const beacons = [];
-  page.on('request', (request) => {
-    if (request.method() === 'POST' && new URL(request.url()).pathname === '/e') {
-      beacons.push({ body: request.postData() ?? '', headers: request.headers() });
-    }
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    const upstream = httpRequest({ hostname, port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', (error) => response.destroy(error));
+    request.pipe(upstream);
+    request.on('end', () => {
+      if (request.method === 'POST' && new URL(request.url, target).pathname === '/e') {
+        beacons.push({ body: Buffer.concat(chunks).toString('utf8'), headers: request.headers });
+      }
+    });
   });
-  return beacons;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return { base, beacons, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 export const eventsOf = (beacons) => beacons.flatMap(({ body }) => JSON.parse(body).events);
