@@ -60,9 +60,10 @@ describe('the demo shop against a real crm-local', () => {
     const email = `jane.${Math.random().toString(36).slice(2, 10)}@example.com`;
 
     await page.goto(`${server.shop}/demo/`);
+    // Consent before the first batch goes (5 s), so every beacon of the visit carries the id.
+    await page.click('[data-consent-choice=granted]');
     await mkdir(artifactsDir, { recursive: true });
     await page.screenshot({ path: join(artifactsDir, 'demo.png'), fullPage: true });
-    await page.click('[data-consent-choice=granted]'); // a first-party id from here on
 
     await page.click('nav >> text=Pricing');
     await page.waitForURL('**/demo/pricing.html');
