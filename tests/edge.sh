@@ -187,20 +187,21 @@ VARS
         cargo test -p edge-ingest --test edge_e2e --locked ||
         { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
     if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then
-        _edge_bench "$root" "$EDGE_DEV_URL" || return 1
+        _edge_bench "$root" "$EDGE_DEV_URL" "$EDGE_DEV_PID" || return 1
     fi
     stop_edge_workers
 }
 
 # The cost of a 20-event beacon: the real worker vs a 204 worker, same requests, same run.
 _edge_bench() {
-    local root=$1 worker_url=$2
+    local root=$1 worker_url=$2 worker_pgid=$3
     local bench="$root/functions/edge-ingest/bench"
     local dir="$root/functions/edge-ingest/build/e2e/bench"
     rm -rf "$dir" && mkdir -p "$dir"
     _edge_say "benchmark: ${EDGE_BENCH_REQUESTS:-3000} beacons of 20 events, worker vs 204 baseline"
     _edge_start_dev "204 baseline" "$dir" --config "$bench/trivial.wrangler.toml" || return 1
-    node "$bench/load.mjs" "$worker_url" "$EDGE_DEV_URL" "${EDGE_BENCH_REQUESTS:-3000}" | tee "$dir/result.json" ||
+    WORKER_PGID=$worker_pgid BASELINE_PGID=$EDGE_DEV_PID \
+        node "$bench/load.mjs" "$worker_url" "$EDGE_DEV_URL" "${EDGE_BENCH_REQUESTS:-3000}" | tee "$dir/result.json" ||
         { _edge_fail "the benchmark failed"; return 1; }
 }
 

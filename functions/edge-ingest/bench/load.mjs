@@ -11,6 +11,14 @@
 // one request at a time over a kept-alive connection. Workers freeze their clock during a request,
 // so only an outside clock can time it. Prints one JSON object: per-request latency statistics
 // for each, their ratio and the mean and median differences (our extra time per beacon).
+//
+// With WORKER_PGID and BASELINE_PGID (the process groups of the two `wrangler dev`, as
+// tests/edge.sh starts them with setsid), it also reads the CPU time (/proc, user + system) the
+// workerd processes of each group spent during the measured phase, divided by the requests:
+// unlike latency, that barely moves when other programs load the machine. It includes everything
+// the worker's workerd did meanwhile (for the real worker: the local Queue and its consumer
+// forwarding the beacons to SQS).
+import fs from "node:fs";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 
@@ -86,9 +94,32 @@ function stats(samples) {
 
 const path = scenario === "health" ? "/health" : "/e";
 const expected = { beacon: 202, unknown_site: 403, health: 200 }[scenario];
+const clockTicks = 100; // USER_HZ on Linux
+// CPU seconds of the processes of a process group, workerd and the rest (wrangler's node) apart.
+function groupCpu(pgid) {
+  const totals = { workerd: 0, other: 0 };
+  if (!pgid) return totals;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+    if (fields[2] !== String(pgid)) continue;
+    const seconds = (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    totals[comm === "workerd" ? "workerd" : "other"] += seconds;
+  }
+  return totals;
+}
+
 const targets = [
-  { name: "worker", url: new URL(path, workerUrl).href, expect: expected, samples: [] },
-  { name: "baseline", url: new URL(path, baselineUrl).href, expect: 204, samples: [] },
+  { name: "worker", url: new URL(path, workerUrl).href, expect: expected, samples: [], pgid: process.env.WORKER_PGID },
+  { name: "baseline", url: new URL(path, baselineUrl).href, expect: 204, samples: [], pgid: process.env.BASELINE_PGID },
 ];
 const payload = (serial) => (scenario === "health" ? null : beacon(serial));
 
@@ -96,6 +127,7 @@ let serial = 0;
 for (const target of targets) {
   for (let i = 0; i < warmup; i++) await post(target.url, payload(serial++));
 }
+const cpuBefore = targets.map((target) => groupCpu(target.pgid));
 for (let done = 0; done < requests; done += block) {
   for (const target of targets) {
     for (let i = 0; i < block && done + i < requests; i++) {
@@ -109,8 +141,18 @@ for (let done = 0; done < requests; done += block) {
   }
 }
 agent.destroy();
+// Let the queue consumer forward the last batches (its batch timeout is 2 s) before reading CPU.
+await new Promise((resolve) => setTimeout(resolve, 4000));
+const cpuAfter = targets.map((target) => groupCpu(target.pgid));
+const cpuPerRequest = (index, kind) => (1000 * (cpuAfter[index][kind] - cpuBefore[index][kind])) / requests;
 
 const [worker, baseline] = targets.map((target) => stats(target.samples));
+if (targets.every((target) => target.pgid)) {
+  worker.workerd_cpu_ms_per_request = cpuPerRequest(0, "workerd");
+  worker.wrangler_cpu_ms_per_request = cpuPerRequest(0, "other");
+  baseline.workerd_cpu_ms_per_request = cpuPerRequest(1, "workerd");
+  baseline.wrangler_cpu_ms_per_request = cpuPerRequest(1, "other");
+}
 const result = {
   scenario,
   requests_each: requests,
@@ -122,4 +164,8 @@ const result = {
   extra_mean_ms: worker.mean_ms - baseline.mean_ms,
   extra_p50_ms: worker.p50_ms - baseline.p50_ms,
 };
+if (worker.workerd_cpu_ms_per_request !== undefined) {
+  result.extra_workerd_cpu_ms = worker.workerd_cpu_ms_per_request - baseline.workerd_cpu_ms_per_request;
+  result.ratio_workerd_cpu = worker.workerd_cpu_ms_per_request / baseline.workerd_cpu_ms_per_request;
+}
 console.log(JSON.stringify(result, null, 2));
