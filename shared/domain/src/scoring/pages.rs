@@ -19,9 +19,10 @@ const PAGE_EXTENSIONS: [&str; 5] = ["html", "htm", "php", "aspx", "jsp"];
 /// Longest segment looked at; longer ones are slugs of articles, not pricing pages.
 const MAX_SEGMENT_BYTES: usize = 48;
 
-/// The intent page kind of a path, if any (the first matching segment wins).
+/// The intent page kind of a path, if any. The last matching segment wins: it is the most
+/// specific (`/demo/pricing.html` is a pricing page of a site section called demo).
 pub fn intent_page_kind(path: &str) -> Option<IntentKind> {
-    path.split('/').find_map(segment_kind)
+    path.rsplit('/').find_map(segment_kind)
 }
 
 fn segment_kind(segment: &str) -> Option<IntentKind> {
@@ -89,6 +90,9 @@ mod tests {
             ("/free-trial.html", Some(IntentKind::DemoView)),
             ("/contact-us", Some(IntentKind::ContactView)),
             ("/get-a-quote", Some(IntentKind::ContactView)),
+            ("/demo/pricing.html", Some(IntentKind::PricingView)),
+            ("/demo/contact.html", Some(IntentKind::ContactView)),
+            ("/pricing/book-a-demo", Some(IntentKind::DemoView)),
         ];
         for (path, expected) in cases {
             assert_eq!(intent_page_kind(path), expected, "{path}");
