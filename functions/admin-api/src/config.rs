@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crm_store::env::{ConfigError, StoreConfig, present};
+
 /// How callers prove who they are.
 #[derive(Clone, PartialEq, Eq)]
 pub enum AuthMode {
@@ -24,21 +26,11 @@ impl fmt::Debug for AuthMode {
 /// Environment variables of the admin-api Lambda (documented in docs/configuration.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `TABLE_NAME`: the DynamoDB table holding every record.
-    pub table_name: String,
+    /// `TABLE_NAME` and the optional `AWS_ENDPOINT_URL`.
+    pub store: StoreConfig,
     /// `AUTH_MODE` (`token`, the default, or `gateway`) and, for `token`, `JWT_SECRET`
     /// (at least 32 bytes).
     pub auth: AuthMode,
-    /// `AWS_ENDPOINT_URL` (optional): send AWS calls to an emulator instead of AWS.
-    pub endpoint_url: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {problem}")]
-    Invalid { name: &'static str, problem: String },
 }
 
 const MIN_SECRET_BYTES: usize = 32;
@@ -46,11 +38,11 @@ const MIN_SECRET_BYTES: usize = 32;
 impl Config {
     /// Reads the configuration through `lookup` (the process environment in `main`, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let present = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let table_name = present("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        let auth = match present("AUTH_MODE").as_deref().unwrap_or("token") {
+        let store = StoreConfig::from_lookup(&lookup)?;
+        let auth = match present(&lookup, "AUTH_MODE").as_deref().unwrap_or("token") {
             "token" => {
-                let secret = present("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
+                let secret =
+                    present(&lookup, "JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
                 if secret.len() < MIN_SECRET_BYTES {
                     return Err(ConfigError::Invalid {
                         name: "JWT_SECRET",
@@ -69,20 +61,7 @@ impl Config {
                 });
             }
         };
-        let endpoint_url = present("AWS_ENDPOINT_URL");
-        if let Some(url) = &endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "AWS_ENDPOINT_URL",
-                problem: format!("{url:?} is not an http(s) URL"),
-            });
-        }
-        Ok(Config {
-            table_name,
-            auth,
-            endpoint_url,
-        })
+        Ok(Config { store, auth })
     }
 }
 

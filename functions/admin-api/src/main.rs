@@ -15,8 +15,8 @@ use lambda_http::tower::ServiceBuilder;
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
-    let sdk = sdk_config(config.endpoint_url.as_deref()).await;
-    let table = Arc::new(DynamoTable::new(Client::new(&sdk), config.table_name));
+    let sdk = sdk_config(config.store.endpoint_url.as_deref()).await;
+    let table = Arc::new(DynamoTable::new(Client::new(&sdk), config.store.table_name));
     let tokens = match &config.auth {
         AuthMode::Token { secret } => TokenVerifier::hs256(secret),
         AuthMode::GatewayClaims => TokenVerifier::gateway_only(),

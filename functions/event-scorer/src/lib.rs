@@ -7,7 +7,6 @@
 //! Transport (SQS, the embedded queue) and runtime (Lambda, crm-local) stay outside this crate.
 
 mod batch;
-pub mod config;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod visitor;

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use crm_store::clock::SystemClock;
 use crm_store::dynamodb::{Client, DynamoTable, sdk_config};
-use event_scorer::config::Config;
+use crm_store::env::StoreConfig;
 use event_scorer::{ScorerDeps, lambda::handle_sqs_event};
 use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = StoreConfig::from_env()?;
     let sdk = sdk_config(config.endpoint_url.as_deref()).await;
     let table = DynamoTable::new(Client::new(&sdk), config.table_name);
     let deps = ScorerDeps {

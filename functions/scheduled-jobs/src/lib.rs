@@ -15,7 +15,6 @@
 //! Never depends on a runtime or an SDK outside the `lambda` feature: crm-local builds it with
 //! `default-features = false`.
 
-pub mod config;
 mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;

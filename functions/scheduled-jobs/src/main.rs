@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use crm_store::clock::SystemClock;
 use crm_store::dynamodb::{Client, DynamoTable, sdk_config};
+use crm_store::env::StoreConfig;
 use lambda_runtime::{Error, service_fn};
 use scheduled_jobs::JobDeps;
-use scheduled_jobs::config::Config;
 use scheduled_jobs::lambda::handle;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config =
-        Config::from_env().inspect_err(|error| tracing::error!(%error, "bad configuration"))?;
+    let config = StoreConfig::from_env()
+        .inspect_err(|error| tracing::error!(%error, "bad configuration"))?;
     let sdk = sdk_config(config.endpoint_url.as_deref()).await;
     let deps = JobDeps {
         table: Arc::new(DynamoTable::new(Client::new(&sdk), config.table_name)),

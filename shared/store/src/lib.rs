@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub(crate) mod cursor;
+pub mod env;
 pub(crate) mod limits;
 pub mod metered;
 pub mod queue;

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_store::repo::behavior::FrictionPoint;
 use serde::Serialize;
 
 use super::known_site;
@@ -25,6 +26,21 @@ struct FrictionPointView {
     resolved_at: Option<String>,
 }
 
+impl From<FrictionPoint> for FrictionPointView {
+    fn from(point: FrictionPoint) -> FrictionPointView {
+        FrictionPointView {
+            id: point.id,
+            page: point.page,
+            element: point.element,
+            kind: point.kind,
+            count: point.count,
+            last_seen: rfc3339(point.last_seen),
+            resolved: point.resolved,
+            resolved_at: point.resolved_at.map(rfc3339),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct IntentSignalView {
     id: String,
@@ -41,16 +57,7 @@ pub async fn list_friction_points(
 ) -> Result<Response, ApiError> {
     let site = known_site(&state, params.site.as_deref()).await?;
     let points = state.behavior.ranked_friction_points(&site).await?;
-    let views = points.into_iter().map(|point| FrictionPointView {
-        id: point.id,
-        page: point.page,
-        element: point.element,
-        kind: point.kind,
-        count: point.count,
-        last_seen: rfc3339(point.last_seen),
-        resolved: point.resolved,
-        resolved_at: point.resolved_at.map(rfc3339),
-    });
+    let views = points.into_iter().map(FrictionPointView::from);
     paginate(views.collect(), &params)
 }
 
@@ -82,16 +89,7 @@ pub async fn resolve_friction_point(
         .resolve_friction_point(&site, &id, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no friction point {id} on site {site}")))?;
-    Ok(envelope::ok(FrictionPointView {
-        id: point.id,
-        page: point.page,
-        element: point.element,
-        kind: point.kind,
-        count: point.count,
-        last_seen: rfc3339(point.last_seen),
-        resolved: point.resolved,
-        resolved_at: point.resolved_at.map(rfc3339),
-    }))
+    Ok(envelope::ok(FrictionPointView::from(point)))
 }
 
 /// Pages through an already ranked list; the cursor is an opaque position in it.

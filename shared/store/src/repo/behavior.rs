@@ -325,12 +325,12 @@ impl BehaviorRepo {
         &self,
         site: &SiteId,
     ) -> Result<Vec<FrictionPoint>, TableError> {
-        let items = self
-            .read_partition(keys::friction_partition(site), MAX_RANKED_ITEMS)
-            .await?;
-        let mut points: Vec<FrictionPoint> = items.iter().filter_map(friction_point_from).collect();
-        points.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
-        Ok(points)
+        self.ranked(
+            keys::friction_partition(site),
+            friction_point_from,
+            |point| (point.count, point.id.clone()),
+        )
+        .await
     }
 
     /// Intent signals, most frequent first (reads at most [`MAX_RANKED_ITEMS`]).
@@ -338,12 +338,26 @@ impl BehaviorRepo {
         &self,
         site: &SiteId,
     ) -> Result<Vec<IntentSignal>, TableError> {
-        let items = self
-            .read_partition(keys::intent_partition(site), MAX_RANKED_ITEMS)
-            .await?;
-        let mut signals: Vec<IntentSignal> = items.iter().filter_map(intent_signal_from).collect();
-        signals.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
-        Ok(signals)
+        self.ranked(keys::intent_partition(site), intent_signal_from, |signal| {
+            (signal.count, signal.id.clone())
+        })
+        .await
+    }
+
+    /// A counter partition's records, highest count first, ties by id.
+    async fn ranked<T>(
+        &self,
+        partition: String,
+        read: fn(&Item) -> Option<T>,
+        count_and_id: fn(&T) -> (i64, String),
+    ) -> Result<Vec<T>, TableError> {
+        let items = self.read_partition(partition, MAX_RANKED_ITEMS).await?;
+        let mut records: Vec<T> = items.iter().filter_map(read).collect();
+        records.sort_by_cached_key(|record| {
+            let (count, id) = count_and_id(record);
+            (std::cmp::Reverse(count), id)
+        });
+        Ok(records)
     }
 
     /// Marks a friction point resolved; `None` when there is no such point.
@@ -619,37 +633,46 @@ fn aggregate_updates(
 }
 
 fn friction_update(site: &SiteId, observation: &FrictionObservation) -> TransactItem {
-    let kind = serde_plain(&observation.kind);
-    let id = stable_id(&[&kind, &observation.page, &observation.element]);
-    TransactItem::Update {
-        key: Key::new(keys::friction_partition(site), id),
-        update: Update {
-            set: vec![
-                ("page".to_owned(), Value::S(observation.page.clone())),
-                ("element".to_owned(), Value::S(observation.element.clone())),
-                ("kind".to_owned(), Value::S(kind)),
-                ("last_seen".to_owned(), Value::N(observation.last_seen.0)),
-            ],
-            add: vec![("count".to_owned(), saturating_i64(observation.count))],
-            remove: Vec::new(),
-        },
-        condition: None,
-    }
+    counter_update(
+        keys::friction_partition(site),
+        serde_plain(&observation.kind),
+        &observation.page,
+        ("element", &observation.element),
+        observation.count,
+        observation.last_seen,
+    )
 }
 
 fn intent_update(site: &SiteId, observation: &IntentObservation) -> TransactItem {
-    let kind = serde_plain(&observation.kind);
-    let id = stable_id(&[&kind, &observation.page, &observation.detail]);
+    counter_update(
+        keys::intent_partition(site),
+        serde_plain(&observation.kind),
+        &observation.page,
+        ("detail", &observation.detail),
+        observation.count,
+        observation.last_seen,
+    )
+}
+
+/// Adds `count` to the counter of (kind, page, detail) in `partition`, creating it if needed.
+fn counter_update(
+    partition: String,
+    kind: String,
+    page: &str,
+    (detail_name, detail): (&str, &str),
+    count: u64,
+    last_seen: Millis,
+) -> TransactItem {
     TransactItem::Update {
-        key: Key::new(keys::intent_partition(site), id),
+        key: Key::new(partition, stable_id(&[&kind, page, detail])),
         update: Update {
             set: vec![
-                ("page".to_owned(), Value::S(observation.page.clone())),
-                ("detail".to_owned(), Value::S(observation.detail.clone())),
+                ("page".to_owned(), Value::S(page.to_owned())),
+                (detail_name.to_owned(), Value::S(detail.to_owned())),
                 ("kind".to_owned(), Value::S(kind)),
-                ("last_seen".to_owned(), Value::N(observation.last_seen.0)),
+                ("last_seen".to_owned(), Value::N(last_seen.0)),
             ],
-            add: vec![("count".to_owned(), saturating_i64(observation.count))],
+            add: vec![("count".to_owned(), saturating_i64(count))],
             remove: Vec::new(),
         },
         condition: None,
