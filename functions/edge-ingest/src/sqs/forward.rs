@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use super::SignedRequest;
-use super::request::{BatchEntry, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, send_message_batch};
+use super::request::{
+    BatchEntry, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, send_message_batch, sqs_safe_json,
+};
 use super::response::{RequestError, parse_send_message_batch};
 use crate::config::SqsConfig;
 
@@ -84,7 +86,7 @@ async fn send_one<T: SqsTransport>(
         .enumerate()
         .map(|(index, body)| BatchEntry {
             id: index.to_string(),
-            body,
+            body: sqs_safe_json(body),
         })
         .collect();
     let request =

@@ -2,6 +2,9 @@
 //! speak): `POST /` with `X-Amz-Target: AmazonSQS.SendMessageBatch`, content type
 //! `application/x-amz-json-1.0` and `{"QueueUrl": …, "Entries": [{"Id": …, "MessageBody": …}]}`.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use serde::Serialize;
 
 use super::sign::{Scope, SignError, Unsigned, sign_headers};
@@ -24,7 +27,27 @@ pub struct BatchEntry<'a> {
     #[serde(rename = "Id")]
     pub id: String,
     #[serde(rename = "MessageBody")]
-    pub body: &'a str,
+    pub body: Cow<'a, str>,
+}
+
+/// SQS accepts only XML 1.0 characters in a body (tab, line feed, carriage return, U+0020–U+D7FF,
+/// U+E000–U+FFFD and above U+FFFF). JSON from serde_json escapes control characters but writes
+/// U+FFFE and U+FFFF raw inside strings, and SQS would refuse the whole message: they are written
+/// as JSON escapes instead, which decode to the same string.
+pub fn sqs_safe_json(json: &str) -> Cow<'_, str> {
+    let accepted = |character: char| matches!(character, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if json.chars().all(accepted) {
+        return Cow::Borrowed(json);
+    }
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for character in json.chars() {
+        if accepted(character) {
+            escaped.push(character);
+        } else {
+            let _ = write!(escaped, "\\u{:04x}", u32::from(character));
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 #[derive(Serialize)]
@@ -118,15 +141,30 @@ mod tests {
     }
 
     #[test]
+    fn characters_sqs_refuses_become_json_escapes_of_the_same_string() {
+        let message =
+            serde_json::json!({"title": "a\u{FFFE}b\u{FFFF}c", "emoji": "😀"}).to_string();
+        let safe = sqs_safe_json(&message);
+        assert!(!safe.contains('\u{FFFE}') && !safe.contains('\u{FFFF}'));
+        assert!(safe.contains("\\ufffe") && safe.contains('😀'));
+        let decoded: serde_json::Value = serde_json::from_str(&safe).expect("still JSON");
+        assert_eq!(decoded["title"], "a\u{FFFE}b\u{FFFF}c");
+        assert!(matches!(
+            sqs_safe_json("{\"plain\": \"text\"}"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
     fn the_body_is_the_json_protocol_send_message_batch() {
         let entries = [
             BatchEntry {
                 id: "0".to_owned(),
-                body: r#"{"kind":"beacon"}"#,
+                body: r#"{"kind":"beacon"}"#.into(),
             },
             BatchEntry {
                 id: "1".to_owned(),
-                body: "second",
+                body: "second".into(),
             },
         ];
         let request =
@@ -160,7 +198,7 @@ mod tests {
     fn the_signature_matches_one_computed_from_the_canonical_request() {
         let entries = [BatchEntry {
             id: "0".to_owned(),
-            body: "hello",
+            body: "hello".into(),
         }];
         let request =
             send_message_batch(&target(), &credentials(), NOW_MS, &entries).expect("signed");
