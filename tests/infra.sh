@@ -118,7 +118,7 @@ def resources_of(kind):
 
 # --- What the Rust code declares -------------------------------------------------------------
 schema = (root / "shared/store/src/dynamodb/schema.rs").read_text()
-limits = (root / "shared/store/src/dynamodb/limits.rs").read_text()
+limits = (root / "shared/store/src/limits.rs").read_text()
 table_rs = (root / "shared/store/src/table.rs").read_text()
 setup = (root / "shared/store/src/sqs/setup.rs").read_text()
 
@@ -131,8 +131,8 @@ def rust_const(source, name, path):
     return found.group(1)
 
 
-pk = rust_const(limits, "PK_ATTR", "dynamodb/limits.rs")
-sk = rust_const(limits, "SK_ATTR", "dynamodb/limits.rs")
+pk = rust_const(limits, "PK_ATTR", "limits.rs")
+sk = rust_const(limits, "SK_ATTR", "limits.rs")
 ttl = rust_const(table_rs, "TTL_ATTR", "table.rs")
 gsi_names = [rust_const(schema, "GSI1_NAME", "schema.rs"), rust_const(schema, "GSI2_NAME", "schema.rs")]
 # Index::key_attrs() in table.rs: the index attributes are `{gsi}pk` / `{gsi}sk`.
