@@ -11,8 +11,9 @@
 #    worker-build-$EDGE_WORKER_BUILD_VERSION and wasm-bindgen-cli-<the wasm-bindgen version in
 #    Cargo.lock> (cargo install --root), and functions/edge-ingest's npm packages (wrangler with
 #    workerd, binaryen's wasm-opt, esbuild) from its package-lock.json, keyed by the lockfile's hash;
-# 2. builds the worker (functions/edge-ingest/build.sh → worker-build --release) and checks the
-#    bundle against its size budget;
+# 2. runs clippy on the wasm32 build (the runtime glue exists only there), builds the worker
+#    (functions/edge-ingest/build.sh → worker-build --release) and checks the bundle against its
+#    size budget;
 # 3. for each delivery mode (queue, then direct): starts `wrangler dev --local` on a free loopback
 #    port with the SQS endpoint pointed at the emulator, and runs the `edge_e2e` test against it;
 # 4. with EDGE_BENCH=1, also measures a 20-event beacon against a trivial 204 worker
@@ -224,6 +225,9 @@ _edge_main() {
 
     _edge_say "tools (pinned, cached in $cache)"
     _edge_tools "$root" "$cache" || return 1
+    _edge_say "clippy for wasm32 (the runtime glue only compiles there)"
+    cargo clippy -p edge-ingest --target wasm32-unknown-unknown --locked -- -D warnings ||
+        { _edge_fail "clippy found problems in the wasm32 build"; return 1; }
     _edge_say "build the worker (worker-build --release)"
     _edge_build "$root/functions/edge-ingest" || return 1
     _edge_run_mode "$root" queue || return 1

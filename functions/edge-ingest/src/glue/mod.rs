@@ -10,7 +10,7 @@ mod runtime;
 
 use worker::{Context, Env, MessageBatch, MessageExt, Request, Response, Result, event};
 
-use crate::http::RequestHead;
+use crate::http::{RequestHead, query_of};
 use crate::log::Level;
 use crate::routes::{self, Route};
 use crate::sqs::forward::{Verdict, forward};
@@ -21,13 +21,14 @@ use runtime::{FetchTransport, RequestBody, log, now_millis, to_worker_response};
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, ctx: Context) -> Result<Response> {
-    let url = request.url()?;
+    // The path worker computed and the raw query: no URL parser on the request path.
+    let raw_url = request.inner().url();
     let mut head = {
         let headers = request.headers();
         RequestHead::new(
             request.method().as_ref(),
-            url.path(),
-            url.query().unwrap_or_default(),
+            &request.path(),
+            query_of(&raw_url),
             |name| headers.get(name).ok().flatten(),
         )
     };

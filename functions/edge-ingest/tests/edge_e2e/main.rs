@@ -321,6 +321,12 @@ async fn the_tracker_health_and_preflight_answer_as_documented() {
         (403, "origin_not_allowed")
     );
     assert_eq!(refused.header("access-control-allow-origin"), None);
+    let naming_a_site = |site: &str| {
+        let path = format!("/e?site={site}");
+        request(&env, "OPTIONS", &path, &[("origin", SHOP)], Vec::new()).status
+    };
+    assert_eq!(naming_a_site("demo"), 204);
+    assert_eq!(naming_a_site("paused"), 403);
 
     let missing = request(&env, "GET", "/wp-login.php", &[], Vec::new());
     assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
