@@ -46,6 +46,17 @@ pub fn sqs_config(env: &Env) -> Result<&'static SqsConfig, ConfigError> {
     Ok(CONFIG.get_or_init(|| config))
 }
 
+/// The KV namespace of sites, when bound. Whether it is bound is a deployment fact, checked once:
+/// asking `env` for a missing binding builds an error each time.
+fn sites_kv(env: &Env) -> Option<KvStore> {
+    static BOUND: OnceLock<bool> = OnceLock::new();
+    if *BOUND.get_or_init(|| env.kv(SITES_KV).is_ok()) {
+        env.kv(SITES_KV).ok()
+    } else {
+        None
+    }
+}
+
 pub struct WorkerIngest<'a> {
     env: &'a Env,
     ctx: &'a Context,
@@ -68,7 +79,7 @@ impl<'a> WorkerIngest<'a> {
             ctx,
             config,
             direct,
-            kv: env.kv(SITES_KV).ok(),
+            kv: sites_kv(env),
         })
     }
 }

@@ -48,7 +48,14 @@ async fn fetch(mut request: Request, env: Env, ctx: Context) -> Result<Response>
             }
             Ok(deps) if route == Route::Beacon => {
                 head.cf_country = request.cf().and_then(|cf| cf.country());
-                ingest::receive_beacon(&deps, &head, RequestBody(&mut request)).await
+                let declared_length = head
+                    .header("content-length")
+                    .and_then(|length| length.trim().parse().ok());
+                let body = RequestBody {
+                    request: &mut request,
+                    declared_length,
+                };
+                ingest::receive_beacon(&deps, &head, body).await
             }
             Ok(deps) => ingest::preflight(&deps, &head).await,
         },

@@ -1,9 +1,10 @@
 //! Small adapters between the core's plain values and the runtime's objects: responses, the
 //! request body, the clock, randomness, `fetch` and the console.
 
-use futures_util::StreamExt;
 use worker::js_sys::{self, Function, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{ReadableStream, ReadableStreamDefaultReader};
 use worker::{
     Date, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody, Result,
     console_error, console_log, console_warn,
@@ -30,28 +31,85 @@ pub fn to_worker_response(response: EdgeResponse) -> Result<Response> {
         .with_headers(headers))
 }
 
-/// The request body as a stream, read until the limit is passed.
-pub struct RequestBody<'a>(pub &'a mut Request);
+/// The request body, read at most up to the limit.
+pub struct RequestBody<'a> {
+    pub request: &'a mut Request,
+    /// `Content-Length`, when the client sent one (the core already refused one over the limit).
+    pub declared_length: Option<usize>,
+}
 
 impl BodySource for RequestBody<'_> {
     async fn read_limited(self, limit: usize) -> std::result::Result<Vec<u8>, BodyError> {
-        if self.0.inner().body().is_none() {
+        let Some(stream) = self.request.inner().body() else {
             return Ok(Vec::new());
-        }
-        let mut stream = self
-            .0
-            .stream()
-            .map_err(|error| BodyError::Unreadable(error.to_string()))?;
-        let mut body = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?;
-            if body.len() + chunk.len() > limit {
-                return Err(BodyError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
+        };
+        let body = match self.declared_length {
+            // The runtime holds a body to its Content-Length: one `arrayBuffer()` is cheaper
+            // than reading a stream.
+            Some(length) if length <= limit => self
+                .request
+                .bytes()
+                .await
+                .map_err(|error| BodyError::Unreadable(error.to_string()))?,
+            _ => read_stream_limited(&stream, limit)
+                .await
+                .map_err(|error| BodyError::Unreadable(js_text(&error)))??,
+        };
+        if body.len() > limit {
+            return Err(BodyError::TooLarge);
         }
         Ok(body)
     }
+}
+
+/// Reads a body of unknown length chunk by chunk, keeping at most `limit` bytes. Past the limit
+/// the rest is read and discarded instead of cancelling the stream: workerd then fails the next
+/// request on the connection (seen with `wrangler dev`, also from plain JavaScript). Discarding
+/// keeps memory bounded; the body's size is bounded by Cloudflare's own request limit.
+async fn read_stream_limited(
+    stream: &ReadableStream,
+    limit: usize,
+) -> std::result::Result<std::result::Result<Vec<u8>, BodyError>, JsValue> {
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let done_key = JsValue::from_str("done");
+    let value_key = JsValue::from_str("value");
+    let mut body = Vec::new();
+    let mut too_large = false;
+    loop {
+        let result = JsFuture::from(reader.read()).await?;
+        if Reflect::get(&result, &done_key)?.as_bool().unwrap_or(true) {
+            break;
+        }
+        if too_large {
+            continue;
+        }
+        let chunk = Uint8Array::new(&Reflect::get(&result, &value_key)?);
+        let length = chunk.length() as usize;
+        if body.len() + length > limit {
+            too_large = true;
+            body = Vec::new();
+            continue;
+        }
+        let start = body.len();
+        body.resize(start + length, 0);
+        chunk.copy_to(&mut body[start..]);
+    }
+    Ok(if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(body)
+    })
+}
+
+fn js_text(value: &JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| {
+            value
+                .dyn_ref::<js_sys::Error>()
+                .map(|error| String::from(error.message()))
+        })
+        .unwrap_or_else(|| "a JavaScript error".to_owned())
 }
 
 /// Unix milliseconds from the JS clock (`SystemTime::now()` panics on wasm32). Inside a request

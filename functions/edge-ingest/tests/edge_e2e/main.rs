@@ -21,7 +21,10 @@ use crm_store::sqlite::SqliteTable;
 use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
 use serde_json::json;
 
-use support::{BROWSER, CLIENT_IP, Environment, SHOP, beacon, drain, now_ms, post_beacon, request};
+use support::{
+    BROWSER, CLIENT_IP, Environment, SHOP, beacon, drain, now_ms, post_beacon, post_chunked,
+    request,
+};
 
 /// Strings of the beacons below that must never reach SQS.
 const NEVER_QUEUED: [&str; 9] = [
@@ -120,6 +123,12 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
             request_raw(&env, "text/plain", oversized()),
             413,
             "payload_too_large",
+        ),
+        (post_chunked(&env, oversized()), 413, "payload_too_large"),
+        (
+            post_chunked(&env, b"{\"v\": 1".to_vec()),
+            400,
+            "malformed_json",
         ),
         (
             request_raw(&env, "application/x-www-form-urlencoded", b"v=1".to_vec()),

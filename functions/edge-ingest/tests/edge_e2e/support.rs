@@ -120,6 +120,27 @@ pub fn request(
     }
 }
 
+/// `POST /e` with a body of unknown length (chunked, no `Content-Length`): the worker must read
+/// it as a stream and stop at the limit.
+pub fn post_chunked(env: &Environment, body: Vec<u8>) -> Answer {
+    let mut reader = std::io::Cursor::new(body);
+    let mut response = agent()
+        .post(format!("{}/e", env.worker_url))
+        .header("content-type", "text/plain")
+        .header("origin", SHOP)
+        .header("user-agent", BROWSER)
+        .send(ureq::SendBody::from_reader(&mut reader))
+        .expect("the worker answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
 pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
 pub const SHOP: &str = "https://shop.example";
 /// The client address the test claims (`CF-Connecting-IP`); it must never reach SQS.
