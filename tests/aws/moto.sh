@@ -18,6 +18,7 @@
 # On any failure it prints why on stderr and returns non-zero (so `set -e` scripts stop).
 
 MOTO_VERSION=5.2.5
+_MOTO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 _moto_fail() {
     printf 'tests/aws/moto.sh: %s\n' "$*" >&2
@@ -63,7 +64,8 @@ _moto_start() {
         { _moto_fail "cannot create a log file"; return 1; }
     for attempt in 1 2 3; do
         port=$(_moto_free_port) || { _moto_fail "cannot find a free port"; return 1; }
-        "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+        # Through moto_server.py beside this file: DynamoDB writes atomic, as on AWS.
+        "$MOTO_VENV/bin/python" "$_MOTO_DIR/moto_server.py" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
         MOTO_PID=$!
         # Up to 30 s: the server is usually ready in under one.
         for ((waited = 0; waited < 300; waited++)); do
