@@ -168,6 +168,8 @@ _edge_run_mode() {
     local dir="$root/functions/edge-ingest/build/e2e/$delivery"
     local queue="crm-edge-e2e-$delivery-$$"
     local queue_url="$CRM_TEST_AWS_ENDPOINT/123456789012/$queue"
+    local salt_secret
+    salt_secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
     rm -rf "$dir" && mkdir -p "$dir"
     # The worker's variables and secrets for this run (wrangler reads them like a .env file).
     cat >"$dir/worker.env" <<VARS
@@ -175,7 +177,7 @@ CRM_DELIVERY=$delivery
 CRM_SITES=[{"id":"demo","allowed_origins":["https://shop.example"]},{"id":"paused","allowed_origins":["*"],"enabled":false}]
 CRM_SQS_QUEUE_URL=$queue_url
 CRM_SQS_REGION=us-east-1
-CRM_DAILY_SALT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+CRM_DAILY_SALT_SECRET=$salt_secret
 CRM_VISITOR_PEPPER=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
@@ -185,6 +187,7 @@ VARS
         return 1
     EDGE_E2E_WORKER_URL="$EDGE_DEV_URL" EDGE_E2E_QUEUE_URL="$queue_url" \
         EDGE_E2E_DEAD_LETTER_QUEUE="$queue-dlq" EDGE_E2E_DELIVERY="$delivery" \
+        EDGE_E2E_DAILY_SALT_SECRET="$salt_secret" \
         cargo test -p edge-ingest --test edge_e2e --locked ||
         { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
     if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then

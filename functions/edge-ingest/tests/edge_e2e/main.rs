@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crm_domain::message::{QueueMessage, VisitorKeyKind};
+use crm_domain::privacy::{VisitorKey, daily_salt};
 use crm_domain::site::SiteId;
 use crm_store::clock::SystemClock;
 use crm_store::repo::BehaviorRepo;
@@ -228,6 +229,15 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
     );
     let dnt = &envelopes["dnt"];
     assert_eq!(dnt.visitor_kind, VisitorKeyKind::Daily);
+    // The daily key is crm-domain's hash of the daily salt (from the secret and the UTC day), the
+    // site, the client IP from CF-Connecting-IP truncated to its /24, and the user agent.
+    let salt = daily_salt(&env.daily_salt_secret, dnt.received_at.day());
+    let client_ip = CLIENT_IP.parse().ok();
+    let site = SiteId::parse("demo").expect("valid id");
+    assert_eq!(
+        dnt.visitor,
+        VisitorKey::daily(&salt, &site, client_ip, BROWSER).key
+    );
     assert!(!dnt.consent.analytics && !dnt.consent.marketing);
     assert_eq!(dnt.events[0].title.as_deref(), Some("Welcome\u{FFFE}"));
     let pii = &envelopes["pii"];

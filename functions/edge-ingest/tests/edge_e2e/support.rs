@@ -19,6 +19,8 @@ pub struct Environment {
     pub dead_letter_queue: String,
     /// `queue` or `direct`, for messages.
     pub delivery: String,
+    /// The worker's `CRM_DAILY_SALT_SECRET`, to recompute a daily visitor key.
+    pub daily_salt_secret: Vec<u8>,
 }
 
 fn required(name: &str) -> String {
@@ -41,6 +43,8 @@ impl Environment {
             queue_url: required("EDGE_E2E_QUEUE_URL"),
             dead_letter_queue: required("EDGE_E2E_DEAD_LETTER_QUEUE"),
             delivery: required("EDGE_E2E_DELIVERY"),
+            daily_salt_secret: hex::decode(required("EDGE_E2E_DAILY_SALT_SECRET"))
+                .expect("EDGE_E2E_DAILY_SALT_SECRET is hex"),
         }
     }
 
