@@ -15,7 +15,8 @@
 #    (functions/edge-ingest/build.sh → worker-build --release) and checks the bundle against its
 #    size budget;
 # 3. for each delivery mode (queue, then direct): starts `wrangler dev --local` on a free loopback
-#    port with the SQS endpoint pointed at the emulator, and runs the `edge_e2e` test against it;
+#    port with wrangler.toml (plus a local KV namespace of sites) and the SQS endpoint pointed at
+#    the emulator, and runs the `edge_e2e` test against it;
 # 4. with EDGE_BENCH=1, also measures a 20-event beacon against a trivial 204 worker
 #    (functions/edge-ingest/bench/load.mjs) and prints the figures.
 # Everything it writes stays in functions/edge-ingest/build (wrangler's config, cache and state
@@ -156,10 +157,27 @@ stop_edge_workers() {
         { kill -TERM -- "-$pid" && wait "$pid"; } 2>/dev/null || true
     done
     EDGE_DEV_PIDS=()
-    # wrangler keeps its bundling scratch space in .wrangler/tmp next to wrangler.toml and empties
-    # it on exit; remove the empty directories too.
-    rmdir "${EDGE_ROOT:-.}/.wrangler/tmp" "${EDGE_ROOT:-.}/.wrangler" 2>/dev/null || true
     return 0
+}
+
+# The worker's configuration for a test run, written to $dir/wrangler.toml: the top-level
+# wrangler.toml with its paths made absolute, plus a local KV namespace of sites holding the site
+# `kvshop` (wrangler.toml leaves KV commented out; the test checks a KV-only site is accepted).
+# wrangler keeps its scratch space next to the config, so nothing is written in the repository.
+_edge_config() {
+    local root=$1 dir=$2
+    sed -E 's#"((functions|shared)/[^"]*)"#"'"$root"'/\1"#g' "$root/wrangler.toml" >"$dir/wrangler.toml" &&
+        cat >>"$dir/wrangler.toml" <<'TOML' &&
+
+[[kv_namespaces]]
+binding = "CRM_SITES_KV"
+id = "edge-e2e-sites"
+TOML
+        XDG_CONFIG_HOME="$dir/xdg" XDG_CACHE_HOME="$dir/xdg" WRANGLER_SEND_METRICS=false CI=1 \
+            "$EDGE_WRANGLER" kv key put --config "$dir/wrangler.toml" --binding CRM_SITES_KV \
+            --local --persist-to "$dir/state" "site:kvshop" \
+            '{"id": "kvshop", "allowed_origins": ["https://shop.example"]}' >"$dir/kv.log" 2>&1 ||
+        { cat "$dir/kv.log" >&2; _edge_fail "could not write the test configuration in $dir"; return 1; }
 }
 
 # One delivery mode: a worker configured for it, its own SQS queue, the e2e test.
@@ -183,7 +201,8 @@ AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
 VARS
     _edge_say "$delivery delivery: wrangler dev + end-to-end test"
-    _edge_start_dev "edge worker ($delivery)" "$dir" --config "$root/wrangler.toml" --env-file "$dir/worker.env" ||
+    _edge_config "$root" "$dir" || return 1
+    _edge_start_dev "edge worker ($delivery)" "$dir" --config "$dir/wrangler.toml" --env-file "$dir/worker.env" ||
         return 1
     EDGE_E2E_WORKER_URL="$EDGE_DEV_URL" EDGE_E2E_QUEUE_URL="$queue_url" \
         EDGE_E2E_DEAD_LETTER_QUEUE="$queue-dlq" EDGE_E2E_DELIVERY="$delivery" \
@@ -212,7 +231,6 @@ _edge_bench() {
 _edge_main() {
     local root cache
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || return 1
-    EDGE_ROOT=$root
     cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
     [[ -n "${CRM_TEST_AWS_ENDPOINT:-}" ]] ||
         { _edge_fail "CRM_TEST_AWS_ENDPOINT is not set: source tests/aws/moto.sh first"; return 1; }

@@ -2,7 +2,8 @@
 //! starts it with `wrangler dev --local` (workerd) pointed at the moto SQS emulator, and runs this
 //! test (once per delivery mode). It posts beacons of every kind, checks the answers, then reads
 //! the SQS events queue: exactly the accepted beacons must be there, one message each,
-//! anonymized, and the event-scorer must turn them into visitor profiles.
+//! anonymized, and the event-scorer must turn them into visitor profiles. One site comes from the
+//! `CRM_SITES` variable (`demo`), one from the KV namespace tests/edge.sh fills (`kvshop`).
 //!
 //! Run by hand: `source tests/aws/moto.sh; source tests/edge.sh`. Without the variables tests/edge.sh
 //! sets, the test fails (it never skips).
@@ -60,6 +61,14 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
         (202, json!({"accepted": 2, "rejected": []}))
     );
     assert_eq!(valid.header("access-control-allow-origin"), Some(SHOP));
+
+    // A site that exists only in the KV namespace (tests/edge.sh writes `site:kvshop`).
+    let kv = post_beacon(
+        &env,
+        &beacon("kvshop", "kv", "https://shop.example/blog"),
+        &[],
+    );
+    assert_eq!((kv.status, kv.body["accepted"].clone()), (202, json!(2)));
 
     // Its title holds a character SQS refuses raw (U+FFFE; moto does not check, the unit tests
     // of `sqs_safe_json` do): it is sent escaped and must decode to the same title.
@@ -174,17 +183,17 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
         );
     }
 
-    // SQS holds exactly the four accepted beacons: three envelopes and one bot report.
+    // SQS holds exactly the five accepted beacons: four envelopes and one bot report.
     let limit = Duration::from_secs(60);
-    let received = drain(&queue, 4, limit, Duration::from_secs(5)).await;
+    let received = drain(&queue, 5, limit, Duration::from_secs(5)).await;
     let bodies: Vec<&str> = received
         .iter()
         .map(|message| message.body.as_str())
         .collect();
     assert_eq!(
         received.len(),
-        4,
-        "{} delivery: expected 4 messages, got {bodies:#?}",
+        5,
+        "{} delivery: expected 5 messages, got {bodies:#?}",
         env.delivery
     );
     for body in &bodies {
@@ -217,7 +226,8 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
     assert_eq!(bot_reports, 1);
     let mut cases: Vec<&str> = envelopes.keys().map(String::as_str).collect();
     cases.sort_unstable();
-    assert_eq!(cases, ["dnt", "pii", "valid"]);
+    assert_eq!(cases, ["dnt", "kv", "pii", "valid"]);
+    assert_eq!(envelopes["kv"].site.as_str(), "kvshop");
 
     let valid = &envelopes["valid"];
     assert_eq!(valid.visitor_kind, VisitorKeyKind::FirstParty);
@@ -262,12 +272,11 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
         .collect();
     let report = process_batch(&deps, &incoming).await;
     assert!(report.failed.is_empty(), "scorer failures: {report:?}");
-    assert_eq!(report.applied, 4, "{report:?}");
+    assert_eq!(report.applied, 5, "{report:?}");
     let behavior = BehaviorRepo::new(table);
-    let site = SiteId::parse("demo").expect("valid id");
     for (case, envelope) in &envelopes {
         let profile = behavior
-            .get_profile(&site, &envelope.visitor)
+            .get_profile(&envelope.site, &envelope.visitor)
             .await
             .expect("the table answers")
             .unwrap_or_else(|| panic!("no profile for the {case} beacon's visitor"));
