@@ -166,7 +166,8 @@ stop_edge_workers() {
 # wrangler keeps its scratch space next to the config, so nothing is written in the repository.
 _edge_config() {
     local root=$1 dir=$2
-    sed -E 's#"((functions|shared)/[^"]*)"#"'"$root"'/\1"#g' "$root/wrangler.toml" >"$dir/wrangler.toml" &&
+    sed -E -e 's#"((functions|shared)/[^"]*)"#"'"$root"'/\1"#g' \
+        -e 's#"bash functions/#"bash '"$root"'/functions/#' "$root/wrangler.toml" >"$dir/wrangler.toml" &&
         cat >>"$dir/wrangler.toml" <<'TOML' &&
 
 [[kv_namespaces]]
@@ -207,7 +208,7 @@ VARS
     EDGE_E2E_WORKER_URL="$EDGE_DEV_URL" EDGE_E2E_QUEUE_URL="$queue_url" \
         EDGE_E2E_DEAD_LETTER_QUEUE="$queue-dlq" EDGE_E2E_DELIVERY="$delivery" \
         EDGE_E2E_DAILY_SALT_SECRET="$salt_secret" \
-        cargo test -p edge-ingest --test edge_e2e --locked ||
+        cargo test --manifest-path "$root/Cargo.toml" -p edge-ingest --test edge_e2e --locked ||
         { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
     if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then
         _edge_bench "$root" "$EDGE_DEV_URL" "$EDGE_DEV_PID" || return 1
@@ -247,7 +248,8 @@ _edge_main() {
     _edge_say "tools (pinned, cached in $cache)"
     _edge_tools "$root" "$cache" || return 1
     _edge_say "clippy for wasm32 (the runtime glue only compiles there)"
-    cargo clippy -p edge-ingest --target wasm32-unknown-unknown --locked -- -D warnings ||
+    cargo clippy --manifest-path "$root/Cargo.toml" -p edge-ingest --target wasm32-unknown-unknown --locked \
+        -- -D warnings ||
         { _edge_fail "clippy found problems in the wasm32 build"; return 1; }
     _edge_say "build the worker (worker-build --release)"
     _edge_build "$root/functions/edge-ingest" || return 1
