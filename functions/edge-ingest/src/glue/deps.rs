@@ -2,10 +2,11 @@
 //! two deliveries (the Queue binding, or SQS after the response).
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
-use worker::{Context, Env, KvStore, MessageBuilder, QueueContentType};
+use worker::{Context, Delay, Env, KvStore, MessageBuilder, QueueContentType};
 
 use super::runtime::{FetchTransport, log, now_millis, random_bytes};
 use crate::config::{ConfigError, Delivery, IngestConfig, SqsConfig};
@@ -21,6 +22,9 @@ pub const SITES_KV: &str = "CRM_SITES_KV";
 /// How long an edge location may serve a KV site entry from its cache (KV allows 30 s or more):
 /// a change to a site takes up to this long to reach every location.
 const SITE_CACHE_SECONDS: u64 = 60;
+/// Tries of a direct send, and the pause between them (all within `waitUntil`'s 30 s).
+const DIRECT_ATTEMPTS: u32 = 3;
+const DIRECT_RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 fn env_lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
     |name| env.var(name).ok().map(|value| value.to_string())
@@ -139,18 +143,7 @@ impl IngestDeps for WorkerIngest<'_> {
                     .map_err(|error| Unavailable(format!("queue {EVENTS_QUEUE}: {error}")))
             }
             Some(sqs) => {
-                let sent_at = now_millis();
-                self.ctx.wait_until(async move {
-                    let bodies = [message.as_str()];
-                    let verdicts = forward(&FetchTransport, sqs, sent_at, &bodies).await;
-                    if let Some(Verdict::Retry(reason)) = verdicts.first() {
-                        log(
-                            Level::Error,
-                            "beacon lost: direct send to SQS failed",
-                            &[("reason", reason)],
-                        );
-                    }
-                });
+                self.ctx.wait_until(send_directly(sqs, message));
                 Ok(())
             }
         }
@@ -159,4 +152,33 @@ impl IngestDeps for WorkerIngest<'_> {
     fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
         log(level, message, fields);
     }
+}
+
+/// Direct delivery, after the response: one `SendMessageBatch` of one entry, tried
+/// [`DIRECT_ATTEMPTS`] times with a short pause (a transient SQS or network error should not
+/// cost the beacon), then given up and logged.
+async fn send_directly(sqs: &'static SqsConfig, message: String) {
+    let bodies = [message.as_str()];
+    let mut last_reason = String::new();
+    for attempt in 1..=DIRECT_ATTEMPTS {
+        match forward(&FetchTransport, sqs, now_millis(), &bodies)
+            .await
+            .pop()
+        {
+            Some(Verdict::Ack) => return,
+            Some(Verdict::Retry(reason)) => last_reason = reason,
+            None => last_reason = "no verdict".to_owned(),
+        }
+        if attempt < DIRECT_ATTEMPTS {
+            Delay::from(DIRECT_RETRY_PAUSE).await;
+        }
+    }
+    log(
+        Level::Error,
+        "beacon lost: direct send to SQS failed",
+        &[
+            ("reason", &last_reason),
+            ("attempts", &DIRECT_ATTEMPTS.to_string()),
+        ],
+    );
 }
