@@ -161,13 +161,15 @@ stop_edge_workers() {
 }
 
 # The worker's configuration for a test run, written to $dir/wrangler.toml: the top-level
-# wrangler.toml with its paths made absolute, plus a local KV namespace of sites holding the site
-# `kvshop` (wrangler.toml leaves KV commented out; the test checks a KV-only site is accepted).
+# wrangler.toml with its paths made absolute and the queue's retry delay cut to 1 s (the test
+# waits for a retried message), plus a local KV namespace of sites holding the site `kvshop`
+# (wrangler.toml leaves KV commented out; the test checks a KV-only site is accepted).
 # wrangler keeps its scratch space next to the config, so nothing is written in the repository.
 _edge_config() {
     local root=$1 dir=$2
     sed -E -e 's#"((functions|shared)/[^"]*)"#"'"$root"'/\1"#g' \
-        -e 's#"bash functions/#"bash '"$root"'/functions/#' "$root/wrangler.toml" >"$dir/wrangler.toml" &&
+        -e 's#"bash functions/#"bash '"$root"'/functions/#' \
+        -e 's#^retry_delay = [0-9]+#retry_delay = 1#' "$root/wrangler.toml" >"$dir/wrangler.toml" &&
         cat >>"$dir/wrangler.toml" <<'TOML' &&
 
 [[kv_namespaces]]
@@ -207,7 +209,7 @@ VARS
         return 1
     EDGE_E2E_WORKER_URL="$EDGE_DEV_URL" EDGE_E2E_QUEUE_URL="$queue_url" \
         EDGE_E2E_DEAD_LETTER_QUEUE="$queue-dlq" EDGE_E2E_DELIVERY="$delivery" \
-        EDGE_E2E_DAILY_SALT_SECRET="$salt_secret" \
+        EDGE_E2E_DAILY_SALT_SECRET="$salt_secret" EDGE_E2E_WORKER_LOG="$EDGE_DEV_LOG" \
         cargo test --manifest-path "$root/Cargo.toml" -p edge-ingest --test edge_e2e --locked ||
         { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
     if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then

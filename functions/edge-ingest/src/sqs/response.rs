@@ -58,12 +58,16 @@ pub enum RequestError {
     Transport(String),
 }
 
+/// SQS's JSON error (`{"__type": "com.amazonaws.sqs#Code", "message": "…"}`); some servers (moto)
+/// send the message under both `message` and `Message`.
 #[derive(Deserialize)]
 struct JsonError {
     #[serde(rename = "__type", default)]
     kind: String,
-    #[serde(default, alias = "Message")]
-    message: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(rename = "Message", default)]
+    capitalized_message: Option<String>,
 }
 
 const EXCERPT_CHARS: usize = 200;
@@ -81,7 +85,10 @@ pub fn parse_send_message_batch(status: u16, body: &str) -> Result<BatchOutcome,
             status,
             // `com.amazonaws.sqs#QueueDoesNotExist` → `QueueDoesNotExist`
             code: error.kind.rsplit('#').next().unwrap_or_default().to_owned(),
-            message: error.message,
+            message: error
+                .message
+                .or(error.capitalized_message)
+                .unwrap_or_default(),
         }),
         Err(_) => Err(RequestError::Unreadable {
             status,
@@ -134,6 +141,25 @@ mod tests {
                 message: "The specified queue does not exist.".to_owned(),
             })
         );
+    }
+
+    #[test]
+    fn an_error_with_the_message_twice_is_read_as_moto_sends_it() {
+        let body = r#"{"__type": "com.amazonaws.sqs#QueueDoesNotExist",
+                       "message": "The specified queue does not exist.",
+                       "Message": "The specified queue does not exist."}"#;
+        match parse_send_message_batch(400, body) {
+            Err(RequestError::Rejected { code, message, .. }) => {
+                assert_eq!(code, "QueueDoesNotExist");
+                assert_eq!(message, "The specified queue does not exist.");
+            }
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+        let capitalized = r#"{"__type": "InternalFailure", "Message": "down"}"#;
+        assert!(matches!(
+            parse_send_message_batch(500, capitalized),
+            Err(RequestError::Rejected { message, .. }) if message == "down"
+        ));
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Environment {
     pub delivery: String,
     /// The worker's `CRM_DAILY_SALT_SECRET`, to recompute a daily visitor key.
     pub daily_salt_secret: Vec<u8>,
+    /// Where `wrangler dev` writes the worker's log.
+    pub worker_log: std::path::PathBuf,
 }
 
 fn required(name: &str) -> String {
@@ -45,7 +47,24 @@ impl Environment {
             delivery: required("EDGE_E2E_DELIVERY"),
             daily_salt_secret: hex::decode(required("EDGE_E2E_DAILY_SALT_SECRET"))
                 .expect("EDGE_E2E_DAILY_SALT_SECRET is hex"),
+            worker_log: required("EDGE_E2E_WORKER_LOG").into(),
         }
+    }
+
+    /// Queue delivery (the Cloudflare Queue retries), as opposed to direct delivery.
+    pub fn queued(&self) -> bool {
+        match self.delivery.as_str() {
+            "queue" => true,
+            "direct" => false,
+            other => panic!("EDGE_E2E_DELIVERY is {other:?}, neither queue nor direct"),
+        }
+    }
+
+    /// Whether the worker's log holds `text` (its JSON log lines go there).
+    pub fn worker_logged(&self, text: &str) -> bool {
+        std::fs::read_to_string(&self.worker_log)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", self.worker_log.display()))
+            .contains(text)
     }
 
     pub fn queue_name(&self) -> &str {
