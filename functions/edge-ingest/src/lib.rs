@@ -5,10 +5,10 @@
 //! forwards batches to SQS with `SendMessageBatch`, or straight to SQS after the response
 //! ("direct" delivery). `GET /t.js` serves the tracker, `GET /health` answers liveness probes.
 //!
-//! Everything here except [`glue`](crate) is plain Rust tested natively: routing, the ingest
-//! flow (over the [`ingest::IngestDeps`] port), configuration, SigV4 signing, the SQS request and
-//! response, and the forwarding decisions (which message to acknowledge, which to retry). The
-//! Workers runtime glue lives in the `glue` module, compiled only for `wasm32`. No rule of the
+//! Everything but the `glue` module is plain Rust tested natively: routing, the ingest flow (over
+//! the [`ingest::IngestDeps`] port), configuration, SigV4 signing, the SQS request and response,
+//! and the forwarding decisions (which message to acknowledge, which to retry). `glue` holds the
+//! Workers runtime entry points and adapters and is compiled only for `wasm32`. No rule of the
 //! beacon contract is implemented here: crm-domain owns them all. This crate must never depend on
 //! an async runtime, a native HTTP client or anything that cannot run in a Worker.
 
