@@ -6,10 +6,12 @@
 //! it compiles to `wasm32-unknown-unknown` so the edge worker runs exactly the same code.
 
 pub mod bots;
+pub mod deals;
 pub mod event;
 pub mod ingest;
 pub mod message;
 pub mod privacy;
 pub mod scoring;
+pub mod segments;
 pub mod site;
 pub mod time;
