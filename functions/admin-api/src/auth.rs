@@ -9,20 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::routes::AdminState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    SalesManager,
-    SalesRep,
-    CustomerSuccess,
-}
-
-impl Role {
-    pub fn parse(raw: &str) -> Option<Role> {
-        serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
-    }
-}
+/// The roles and what they may do are decided in [`crm_domain::records::policy`].
+pub use crm_domain::records::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {

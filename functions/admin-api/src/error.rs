@@ -1,8 +1,15 @@
 //! The admin API's one error type, mapped to a status and the JSON error envelope here only.
+//!
+//! Field validation is 400 `VALIDATION_ERROR` with `details` per field; a well-formed request
+//! that the domain refuses as a whole (a segment rule that cannot be evaluated) is 422
+//! `UNPROCESSABLE`; a uniqueness or state clash is 409 `CONFLICT`; a stale `If-Match` is 412.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use crm_store::repo::crm::CommitError;
 use crm_store::table::TableError;
 use serde_json::json;
 
@@ -19,8 +26,26 @@ pub enum ApiError {
         message: String,
         details: serde_json::Value,
     },
+    #[error("{message}")]
+    Unprocessable {
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{0}")]
     BadRequest(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        details: serde_json::Value,
+    },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("the store is unavailable, try again")]
     Unavailable(String),
 }
@@ -34,13 +59,44 @@ impl ApiError {
         }
     }
 
+    /// Several fields at once; `None` when there is nothing to report.
+    pub fn fields(problems: BTreeMap<String, Vec<String>>) -> Option<ApiError> {
+        let (first, why) = problems.iter().next()?;
+        let message = format!("{first}: {}", why.first().map_or("is invalid", |w| w));
+        Some(ApiError::Validation {
+            message,
+            details: json!(problems),
+        })
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        ApiError::Unavailable(cause.to_string())
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::Validation { .. } => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            ApiError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "CONFLICT"),
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED")
+            }
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         }
     }
@@ -57,6 +113,20 @@ impl From<TableError> for ApiError {
     }
 }
 
+/// A commit whose condition failed without a more specific meaning: the record changed between
+/// read and write (the client re-reads and retries). Handlers that know better (a duplicate
+/// email, a stale `If-Match`) map the failed item themselves first.
+impl From<CommitError> for ApiError {
+    fn from(error: CommitError) -> ApiError {
+        match error {
+            CommitError::Conflict { .. } => {
+                ApiError::conflict("the record was changed by another request; read it and retry")
+            }
+            CommitError::Table(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -64,7 +134,9 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "store unavailable");
         }
         let details = match &self {
-            ApiError::Validation { details, .. } => details.clone(),
+            ApiError::Validation { details, .. }
+            | ApiError::Unprocessable { details, .. }
+            | ApiError::Conflict { details, .. } => details.clone(),
             _ => serde_json::Value::Null,
         };
         let body = json!({

@@ -6,16 +6,21 @@
 //! mapped to HTTP exactly once, in [`error::ApiError`]. Never depends on a runtime or an adapter:
 //! storage arrives as `Arc<dyn Table>` in [`AdminState`].
 
+mod audit;
 pub mod auth;
 mod behavior;
+pub mod caller;
 pub mod config;
 pub mod envelope;
 pub mod error;
-mod extract;
+pub mod extract;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod openapi;
 mod routes;
+mod sites;
 mod views;
+pub mod write;
 
 pub use auth::{Claims, Role, TokenIssuer, TokenVerifier, VerifiedClaims};
 pub use routes::{AdminState, router};

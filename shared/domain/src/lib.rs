@@ -11,6 +11,7 @@ pub mod event;
 pub mod ingest;
 pub mod message;
 pub mod privacy;
+pub mod records;
 pub mod scoring;
 pub mod segments;
 pub mod site;

@@ -67,7 +67,40 @@ pub struct SiteConfig {
     pub enabled: bool,
 }
 
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
 impl SiteConfig {
+    /// What is wrong with the configuration, per field (empty when it is valid).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            problems.push(("name", "must be 1 to 200 characters".to_owned()));
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            problems.push((
+                "retention_days",
+                format!("must be between 1 and {MAX_RETENTION_DAYS}"),
+            ));
+        }
+        for origin in &self.allowed_origins {
+            let valid = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.contains(char::is_whitespace)
+                    && origin
+                        .split("//")
+                        .nth(1)
+                        .is_some_and(|host| !host.is_empty()));
+            if !valid {
+                problems.push((
+                    "allowed_origins",
+                    format!("{origin:?} is neither \"*\" nor an http(s) origin"),
+                ));
+            }
+        }
+        problems
+    }
+
     /// Whether a beacon carrying this `Origin` header may be accepted. A request without an
     /// Origin (server-side senders, curl) is allowed only when the site accepts any origin.
     pub fn allows_origin(&self, origin: Option<&str>) -> bool {

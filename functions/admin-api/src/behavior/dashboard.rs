@@ -23,6 +23,19 @@ pub struct DashboardParams {
     days: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/behavior/dashboard",
+    tag = "behavior",
+    params(
+        ("site" = String, Query, description = "site id"),
+        ("days" = Option<i64>, Query, description = "1..=366, default 30")
+    ),
+    responses(
+        (status = 200, description = "totals, averages, top pages", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn dashboard(
     State(state): State<AdminState>,
     ApiQuery(params): ApiQuery<DashboardParams>,

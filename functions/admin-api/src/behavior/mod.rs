@@ -4,9 +4,10 @@ mod dashboard;
 mod ranked;
 mod visitors;
 
-pub use dashboard::dashboard;
-pub use ranked::{list_friction_points, list_intent_signals, resolve_friction_point};
-pub use visitors::{get_session, get_visitor, list_visitors};
+// Globs, so that utoipa's generated `__path_*` operation types travel with the handlers.
+pub use dashboard::*;
+pub use ranked::*;
+pub use visitors::*;
 
 use crm_domain::site::SiteId;
 

@@ -1,16 +1,18 @@
 //! Friction points and intent signals, most frequent first.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_domain::records::{Action, Resource};
 use crm_store::repo::behavior::FrictionPoint;
 use serde::Serialize;
 
 use super::known_site;
+use crate::caller::Caller;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, PageParams, SiteParams, page_size};
+use crate::extract::{ApiPath, ApiQuery, PageParams, SiteParams, page_size};
 use crate::routes::AdminState;
 use crate::views::rfc3339;
 
@@ -51,6 +53,20 @@ struct IntentSignalView {
     last_seen: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/behavior/friction-points",
+    tag = "behavior",
+    params(
+        ("site" = String, Query, description = "site id"),
+        ("limit" = Option<usize>, Query, description = "1..=200, default 50"),
+        ("cursor" = Option<String>, Query, description = "meta.next_cursor of the previous page")
+    ),
+    responses(
+        (status = 200, description = "friction points, most frequent first", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn list_friction_points(
     State(state): State<AdminState>,
     ApiQuery(params): ApiQuery<PageParams>,
@@ -61,6 +77,20 @@ pub async fn list_friction_points(
     paginate(views.collect(), &params)
 }
 
+#[utoipa::path(
+    get,
+    path = "/behavior/intent-signals",
+    tag = "behavior",
+    params(
+        ("site" = String, Query, description = "site id"),
+        ("limit" = Option<usize>, Query, description = "1..=200, default 50"),
+        ("cursor" = Option<String>, Query, description = "meta.next_cursor of the previous page")
+    ),
+    responses(
+        (status = 200, description = "intent signals, most frequent first", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn list_intent_signals(
     State(state): State<AdminState>,
     ApiQuery(params): ApiQuery<PageParams>,
@@ -78,11 +108,26 @@ pub async fn list_intent_signals(
     paginate(views.collect(), &params)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/behavior/friction-points/{id}/resolve",
+    tag = "behavior",
+    params(
+        ("id" = String, Path, description = "id"),
+        ("site" = String, Query, description = "site id")
+    ),
+    responses(
+        (status = 200, description = "the resolved friction point", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn resolve_friction_point(
     State(state): State<AdminState>,
-    Path(id): Path<String>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SiteParams>,
 ) -> Result<Response, ApiError> {
+    caller.require(Action::Update, Resource::Behavior)?;
     let site = known_site(&state, params.site.as_deref()).await?;
     let point = state
         .behavior

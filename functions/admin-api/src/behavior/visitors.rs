@@ -1,6 +1,6 @@
 //! Visitors and sessions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use crm_store::table::Cursor;
 use serde_json::json;
@@ -8,13 +8,27 @@ use serde_json::json;
 use super::known_site;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, PageParams, SiteParams, page_size};
+use crate::extract::{ApiPath, ApiQuery, PageParams, SiteParams, page_size};
 use crate::routes::AdminState;
 use crate::views::{SessionView, VisitorView};
 
 /// How many sessions a visitor's detail shows.
 const SESSIONS_IN_DETAIL: usize = 100;
 
+#[utoipa::path(
+    get,
+    path = "/behavior/visitors",
+    tag = "behavior",
+    params(
+        ("site" = String, Query, description = "site id"),
+        ("limit" = Option<usize>, Query, description = "1..=200, default 50"),
+        ("cursor" = Option<String>, Query, description = "meta.next_cursor of the previous page")
+    ),
+    responses(
+        (status = 200, description = "visitors, most recently active first", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn list_visitors(
     State(state): State<AdminState>,
     ApiQuery(params): ApiQuery<PageParams>,
@@ -33,9 +47,22 @@ pub async fn list_visitors(
     Ok(envelope::page(views, next.map(|cursor| cursor.0)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/behavior/visitors/{id}",
+    tag = "behavior",
+    params(
+        ("id" = String, Path, description = "id"),
+        ("site" = String, Query, description = "site id")
+    ),
+    responses(
+        (status = 200, description = "one visitor with its sessions", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn get_visitor(
     State(state): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SiteParams>,
 ) -> Result<Response, ApiError> {
     let site = known_site(&state, params.site.as_deref()).await?;
@@ -54,9 +81,22 @@ pub async fn get_visitor(
     Ok(envelope::ok(view))
 }
 
+#[utoipa::path(
+    get,
+    path = "/behavior/sessions/{id}",
+    tag = "behavior",
+    params(
+        ("id" = String, Path, description = "id"),
+        ("site" = String, Query, description = "site id")
+    ),
+    responses(
+        (status = 200, description = "one session", body = crate::openapi::Envelope),
+        (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 pub async fn get_session(
     State(state): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SiteParams>,
 ) -> Result<Response, ApiError> {
     let site = known_site(&state, params.site.as_deref()).await?;

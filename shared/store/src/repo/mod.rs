@@ -5,10 +5,11 @@
 
 pub mod behavior;
 pub mod codec;
+pub mod crm;
 pub mod jobs;
 pub mod keys;
 pub mod sites;
 
 pub use behavior::BehaviorRepo;
 pub use jobs::JobStateRepo;
-pub use sites::SiteRepo;
+pub use sites::{SiteRepo, StoredSite};

@@ -1,16 +1,58 @@
 //! Sites: which ids may send beacons, from which origins, kept for how long.
+//!
+//! The item's `data` is the [`SiteConfig`] every ingest host reads; the admin API's bookkeeping
+//! (`version`, `created_at`, `updated_at`) sits in attributes beside it, so readers of the config
+//! are unaffected. Sites written by `put` (seeding, crm-local) have version 0 until first edited.
 
 use std::sync::Arc;
 
 use crm_domain::site::{SiteConfig, SiteId};
+use crm_domain::time::Millis;
 
-use super::codec::{DATA_ATTR, decode, encode};
+use super::codec::{DATA_ATTR, VERSION_ATTR, decode, encode, version};
 use super::keys;
-use crate::table::{Condition, Index, Item, Query, SortKeyCondition, Table, TableError, Value};
+use crate::table::{
+    Condition, Cursor, Index, Item, Key, Query, SortKeyCondition, Table, TableError, Value,
+};
+
+const CREATED_AT_ATTR: &str = "created_at";
+const UPDATED_AT_ATTR: &str = "updated_at";
 
 #[derive(Clone)]
 pub struct SiteRepo {
     table: Arc<dyn Table>,
+}
+
+/// A site with the admin API's bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSite {
+    pub config: SiteConfig,
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl StoredSite {
+    fn from_item(item: &Item) -> Result<StoredSite, TableError> {
+        Ok(StoredSite {
+            config: decode(item)?,
+            version: version(item),
+            created_at: Millis(item.get_i64(CREATED_AT_ATTR).unwrap_or(0)),
+            updated_at: Millis(item.get_i64(UPDATED_AT_ATTR).unwrap_or(0)),
+        })
+    }
+
+    /// The item to write (in an audited [`crate::repo::crm::Change`]).
+    pub fn item(&self) -> Result<Item, TableError> {
+        Ok(site_item(&self.config)?
+            .with(VERSION_ATTR, Value::N(self.version))
+            .with(CREATED_AT_ATTR, Value::N(self.created_at.0))
+            .with(UPDATED_AT_ATTR, Value::N(self.updated_at.0)))
+    }
+
+    pub fn key(&self) -> Key {
+        keys::site_config(&self.config.id)
+    }
 }
 
 impl SiteRepo {
@@ -21,6 +63,13 @@ impl SiteRepo {
     pub async fn get(&self, site: &SiteId) -> Result<Option<SiteConfig>, TableError> {
         match self.table.get(&keys::site_config(site)).await? {
             Some(item) => decode(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get_stored(&self, site: &SiteId) -> Result<Option<StoredSite>, TableError> {
+        match self.table.get(&keys::site_config(site)).await? {
+            Some(item) => StoredSite::from_item(&item).map(Some),
             None => Ok(None),
         }
     }
@@ -47,25 +96,38 @@ impl SiteRepo {
         let mut sites = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self
-                .table
-                .query(Query {
-                    index: Some(Index::Gsi1),
-                    pk: keys::SITES_INDEX_PK.to_owned(),
-                    sk: SortKeyCondition::Any,
-                    forward: true,
-                    limit: 100,
-                    cursor,
-                })
-                .await?;
-            for item in &page.items {
-                sites.push(decode(item)?);
-            }
-            match page.next {
+            let (page, next) = self.list_page(100, cursor).await?;
+            sites.extend(page.into_iter().map(|stored| stored.config));
+            match next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(sites),
             }
         }
+    }
+
+    /// One page of sites in id order.
+    pub async fn list_page(
+        &self,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<StoredSite>, Option<Cursor>), TableError> {
+        let page = self
+            .table
+            .query(Query {
+                index: Some(Index::Gsi1),
+                pk: keys::SITES_INDEX_PK.to_owned(),
+                sk: SortKeyCondition::Any,
+                forward: true,
+                limit,
+                cursor,
+            })
+            .await?;
+        let sites = page
+            .items
+            .iter()
+            .map(StoredSite::from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((sites, page.next))
     }
 }
 

@@ -62,6 +62,37 @@ impl SqliteTable {
             .await
     }
 
+    /// Every item of the store, in key order. Not part of the `Table` port (no request path may
+    /// scan): tests use it to prove that something left no trace anywhere.
+    pub async fn all_items(&self) -> TableResult<Vec<Item>> {
+        self.database
+            .call(|connection| {
+                let mut statement = connection
+                    .prepare("SELECT pk, sk, attrs FROM items ORDER BY pk, sk")
+                    .map_err(TableError::sqlite)?;
+                let rows = statement
+                    .query_map([], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(TableError::sqlite)?;
+                let mut items = Vec::new();
+                for row in rows {
+                    let (pk, sk, text) = row.map_err(TableError::sqlite)?;
+                    let key = Key::new(pk, sk);
+                    items.push(Item {
+                        attrs: attrs::decode(&key, &text)?,
+                        key,
+                    });
+                }
+                Ok(items)
+            })
+            .await
+    }
+
     /// Runs `work` inside one immediate transaction, committed only when it succeeds.
     async fn write<T: Send + 'static>(
         &self,

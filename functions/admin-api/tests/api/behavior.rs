@@ -1,123 +1,11 @@
-//! The admin Router, driven in-process over the embedded store: auth, envelopes, errors,
-//! pagination and the behavior routes.
+//! The behavior routes over scored beacons: visitors, dashboard, friction points, pagination.
 
-#![allow(clippy::unwrap_used)]
-
-use std::sync::Arc;
-
-use admin_api::{AdminState, Role, TokenIssuer, TokenVerifier};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use crm_domain::message::{BeaconEnvelope, Consent, QueueMessage, VisitorKeyKind};
-use crm_domain::site::{SiteConfig, SiteId};
-use crm_domain::time::Millis;
-use crm_store::clock::FixedClock;
-use crm_store::repo::SiteRepo;
-use crm_store::sqlite::SqliteTable;
-use crm_store::table::Table;
-use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
+use axum::http::StatusCode;
+use crm_domain::message::{BeaconEnvelope, Consent, VisitorKeyKind};
+use crm_domain::site::SiteId;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
-const NOW: Millis = Millis(1_763_700_000_000);
-
-/// Every admin route with a sample path, so no route can be added without an auth check here.
-const ADMIN_ROUTES: [(&str, &str); 7] = [
-    ("GET", "/api/admin/behavior/dashboard?site=demo"),
-    ("GET", "/api/admin/behavior/visitors?site=demo"),
-    ("GET", "/api/admin/behavior/visitors/abc?site=demo"),
-    ("GET", "/api/admin/behavior/sessions/abc?site=demo"),
-    ("GET", "/api/admin/behavior/friction-points?site=demo"),
-    (
-        "PATCH",
-        "/api/admin/behavior/friction-points/abc/resolve?site=demo",
-    ),
-    ("GET", "/api/admin/behavior/intent-signals?site=demo"),
-];
-
-struct TestApp {
-    router: axum::Router,
-    table: Arc<dyn Table>,
-    token: String,
-}
-
-impl TestApp {
-    async fn new() -> TestApp {
-        let table: Arc<dyn Table> = Arc::new(SqliteTable::in_memory().unwrap());
-        SiteRepo::new(table.clone())
-            .put(&SiteConfig {
-                id: SiteId::parse("demo").unwrap(),
-                name: "Demo".to_owned(),
-                allowed_origins: vec!["*".to_owned()],
-                retention_days: 90,
-                enabled: true,
-            })
-            .await
-            .unwrap();
-        let state = AdminState::new(
-            table.clone(),
-            TokenVerifier::hs256(SECRET),
-            Arc::new(FixedClock(NOW)),
-        );
-        let token =
-            TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds(), 3600);
-        TestApp {
-            router: admin_api::router(state),
-            table,
-            token,
-        }
-    }
-
-    async fn request(&self, method: &str, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            builder = builder.header("Authorization", format!("Bearer {token}"));
-        }
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.request("GET", uri, Some(&self.token.clone())).await
-    }
-
-    /// Scores beacons through the real scorer so the API reads what production would.
-    async fn score(&self, envelopes: Vec<BeaconEnvelope>) {
-        let deps = ScorerDeps {
-            table: self.table.clone(),
-            clock: Arc::new(FixedClock(NOW)),
-        };
-        let messages: Vec<IncomingMessage> = envelopes
-            .into_iter()
-            .map(|envelope| IncomingMessage {
-                transport_id: envelope.id.clone(),
-                body: QueueMessage::Beacon(envelope).to_json(),
-            })
-            .collect();
-        let report = process_batch(&deps, &messages).await;
-        assert!(report.failed.is_empty(), "{report:?}");
-    }
-}
-
-fn wall_clock_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use crate::support::{NOW, TestApp};
 
 fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
     BeaconEnvelope {
@@ -149,44 +37,6 @@ fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
         })
         .collect();
     envelope(visitor, Value::Array(events))
-}
-
-#[tokio::test]
-async fn no_admin_route_answers_without_a_valid_token() {
-    let app = TestApp::new().await;
-    let expired =
-        TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds() - 7200, 3600);
-    let forged = TokenIssuer::hs256(b"another-secret-another-secret-12").issue(
-        "x",
-        Role::Admin,
-        wall_clock_seconds(),
-        3600,
-    );
-    for (method, uri) in ADMIN_ROUTES {
-        for token in [
-            None,
-            Some("garbage"),
-            Some(expired.as_str()),
-            Some(forged.as_str()),
-        ] {
-            let (status, body) = app.request(method, uri, token).await;
-            assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{method} {uri} with {token:?}"
-            );
-            assert_eq!(body["success"], false);
-            assert_eq!(body["error"]["code"], "UNAUTHORIZED");
-        }
-    }
-}
-
-#[tokio::test]
-async fn health_answers_without_a_token() {
-    let app = TestApp::new().await;
-    let (status, body) = app.request("GET", "/health", None).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["success"], true);
 }
 
 #[tokio::test]

@@ -1,0 +1,212 @@
+//! What every route shares: the OpenAPI document matches the Router, no admin route answers
+//! without a valid token, and bad input of any kind gets the JSON error envelope, never a 500.
+
+use std::collections::BTreeSet;
+
+use admin_api::Role;
+use admin_api::TokenIssuer;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{SECRET, TestApp, wall_clock_seconds};
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// Every (method, path) the OpenAPI document lists, with path parameters filled in.
+async fn documented_operations(app: &TestApp) -> Vec<(String, String, String)> {
+    let reply = app.send("GET", "/api/openapi.json", None, &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document: Value = serde_json::from_str(&reply.text).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            if METHODS.contains(&method.as_str()) {
+                operations.push((method, path.clone(), sample_uri(path)));
+            }
+        }
+    }
+    operations
+}
+
+/// `/contacts/{id}/timeline` → `/contacts/sample-id/timeline`.
+fn sample_uri(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "sample-id"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn no_admin_route_answers_without_a_valid_token() {
+    let app = TestApp::new().await;
+    let expired =
+        TokenIssuer::hs256(SECRET).issue("admin-1", Role::Admin, wall_clock_seconds() - 7200, 3600);
+    let forged = TokenIssuer::hs256(b"another-secret-another-secret-12").issue(
+        "x",
+        Role::Admin,
+        wall_clock_seconds(),
+        3600,
+    );
+    let operations = documented_operations(&app).await;
+    assert!(operations.len() > 10, "{operations:?}");
+    for (method, path, uri) in operations {
+        if !path.starts_with("/api/admin/") {
+            continue;
+        }
+        for token in [
+            None,
+            Some("garbage"),
+            Some(expired.as_str()),
+            Some(forged.as_str()),
+        ] {
+            let (status, body) = app.request(&method, &uri, token).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} with {token:?}"
+            );
+            assert_eq!(body["success"], false);
+            assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed_and_no_other_method_is() {
+    let app = TestApp::new().await;
+    let operations = documented_operations(&app).await;
+    let documented: BTreeSet<(String, String)> = operations
+        .iter()
+        .map(|(method, path, _)| (method.clone(), path.clone()))
+        .collect();
+    for (method, path, uri) in &operations {
+        let reply = app.send(method, uri, Some(&app.token), &[], None).await;
+        let unrouted = reply.status == StatusCode::METHOD_NOT_ALLOWED
+            || reply.body["error"]["message"]
+                .as_str()
+                .is_some_and(|message| message.starts_with("no route"));
+        assert!(
+            !unrouted,
+            "{method} {path} is documented but not routed: {}",
+            reply.text
+        );
+        for other in METHODS {
+            if documented.contains(&(other.to_owned(), path.clone())) {
+                continue;
+            }
+            let reply = app.send(other, uri, Some(&app.token), &[], None).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{other} {path} answers but is not documented"
+            );
+            assert_eq!(reply.body["error"]["code"], "METHOD_NOT_ALLOWED");
+        }
+    }
+}
+
+/// Routes can only be added through utoipa-axum's `routes!` (which documents them): any plain
+/// axum registration in the crate's source would be a route the document misses.
+#[test]
+fn no_route_is_registered_outside_the_documented_router() {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![source];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in [".route(", ".route_service(", ".nest_service(", ".merge("] {
+            assert!(
+                !text.contains(forbidden),
+                "{} registers a route with {forbidden}: use routes!(…) so it is documented",
+                path.display()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_and_the_document_answer_without_a_token() {
+    let app = TestApp::new().await;
+    let (status, body) = app.request("GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["success"], true);
+    let (status, body) = app.request("GET", "/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_or_too_large_or_misshapen_get_the_envelope() {
+    let app = TestApp::new().await;
+    let token = app.token.clone();
+    let text = app
+        .send(
+            "POST",
+            "/api/admin/sites",
+            Some(&token),
+            &[],
+            Some(("text/plain", b"{}".to_vec())),
+        )
+        .await;
+    assert_eq!(
+        text.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        text.text
+    );
+    assert_eq!(text.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+
+    let broken = app
+        .send(
+            "POST",
+            "/api/admin/sites",
+            Some(&token),
+            &[],
+            Some(("application/json", b"{\"id\":".to_vec())),
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    assert_eq!(broken.body["error"]["code"], "BAD_REQUEST");
+
+    let wrong_type = app
+        .admin("POST", "/api/admin/sites", &json!({"id": "x", "name": 5}))
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong_type.body["error"]["code"], "VALIDATION_ERROR");
+    assert!(
+        wrong_type.body["error"]["details"]["name"].is_array(),
+        "{}",
+        wrong_type.text
+    );
+
+    let huge = vec![b' '; 3 * 1024 * 1024];
+    let too_large = app
+        .send(
+            "POST",
+            "/api/admin/sites",
+            Some(&token),
+            &[],
+            Some(("application/json", huge)),
+        )
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(too_large.body["error"]["code"], "PAYLOAD_TOO_LARGE");
+}

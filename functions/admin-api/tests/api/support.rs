@@ -1,0 +1,182 @@
+//! The test app: the Router over a fresh store (SQLite in memory, or the DynamoDB emulator's
+//! table when `CRM_TEST_AWS_ENDPOINT` is set for the `aws-tests` run), tokens per role, and
+//! request helpers returning status, headers and the JSON body.
+
+use std::sync::Arc;
+
+use admin_api::{AdminState, Role, TokenIssuer, TokenVerifier};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use crm_domain::message::{BeaconEnvelope, QueueMessage};
+use crm_domain::site::{SiteConfig, SiteId};
+use crm_domain::time::Millis;
+use crm_store::clock::FixedClock;
+use crm_store::repo::SiteRepo;
+use crm_store::sqlite::SqliteTable;
+use crm_store::table::{Item, Table};
+use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
+pub const NOW: Millis = Millis(1_763_700_000_000);
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub table: Arc<dyn Table>,
+    pub sqlite: Arc<SqliteTable>,
+    /// An admin's token (subject `admin-1`).
+    pub token: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let sqlite = Arc::new(SqliteTable::in_memory().expect("sqlite"));
+        let table: Arc<dyn Table> = sqlite.clone();
+        SiteRepo::new(table.clone())
+            .put(&SiteConfig {
+                id: SiteId::parse("demo").expect("site id"),
+                name: "Demo".to_owned(),
+                allowed_origins: vec!["*".to_owned()],
+                retention_days: 90,
+                enabled: true,
+            })
+            .await
+            .expect("seed site");
+        let state = AdminState::new(
+            table.clone(),
+            TokenVerifier::hs256(SECRET),
+            Arc::new(FixedClock(NOW)),
+        );
+        TestApp {
+            router: admin_api::router(state),
+            table,
+            sqlite,
+            token: token_for("admin-1", Role::Admin),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match body {
+            Some((content_type, bytes)) => {
+                builder = builder.header("Content-Type", content_type);
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body).expect("request"))
+            .await
+            .expect("router");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let reply = self.send(method, uri, token, &[], None).await;
+        (reply.status, reply.body)
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.request("GET", uri, Some(&self.token.clone())).await
+    }
+
+    /// A JSON request as `token`.
+    pub async fn json(&self, method: &str, uri: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            method,
+            uri,
+            Some(token),
+            &[],
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
+    }
+
+    /// A JSON request as the admin.
+    pub async fn admin(&self, method: &str, uri: &str, body: &Value) -> Reply {
+        let token = self.token.clone();
+        self.json(method, uri, &token, body).await
+    }
+
+    /// Every item of the store, as the GDPR tests read it.
+    pub async fn all_items(&self) -> Vec<Item> {
+        self.sqlite.all_items().await.expect("dump")
+    }
+
+    /// Scores beacons through the real scorer so the API reads what production would.
+    pub async fn score(&self, envelopes: Vec<BeaconEnvelope>) {
+        let deps = ScorerDeps {
+            table: self.table.clone(),
+            clock: Arc::new(FixedClock(NOW)),
+        };
+        let messages: Vec<IncomingMessage> = envelopes
+            .into_iter()
+            .map(|envelope| IncomingMessage {
+                transport_id: envelope.id.clone(),
+                body: QueueMessage::Beacon(envelope).to_json(),
+            })
+            .collect();
+        let report = process_batch(&deps, &messages).await;
+        assert!(report.failed.is_empty(), "{report:?}");
+    }
+}
+
+pub fn wall_clock_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn token_for(subject: &str, role: Role) -> String {
+    TokenIssuer::hs256(SECRET).issue(subject, role, wall_clock_seconds(), 3600)
+}
