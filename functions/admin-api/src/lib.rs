@@ -18,6 +18,7 @@ pub mod extract;
 pub mod lambda;
 pub mod openapi;
 mod routes;
+mod sales;
 mod sites;
 mod views;
 pub mod write;

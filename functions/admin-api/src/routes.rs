@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::auth::{TokenVerifier, require_token};
 use crate::error::ApiError;
 use crate::openapi::{self, ApiDoc, OpenApiJson};
-use crate::{audit, behavior, sites};
+use crate::{audit, behavior, sales, sites};
 
 /// Everything the handlers need, built once per process.
 #[derive(Clone)]
@@ -48,7 +48,7 @@ impl AdminState {
 
 /// The routes under `/api/admin`, each with its OpenAPI operation.
 fn admin_routes() -> OpenApiRouter<AdminState> {
-    OpenApiRouter::new()
+    sales::register(OpenApiRouter::new())
         .routes(routes!(behavior::dashboard))
         .routes(routes!(behavior::list_visitors))
         .routes(routes!(behavior::get_visitor))

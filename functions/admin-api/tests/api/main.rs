@@ -4,5 +4,7 @@
 
 mod behavior;
 mod foundation;
+mod sales_forecast;
+mod sales_pipelines_deals;
 mod sites_audit;
 mod support;

@@ -48,6 +48,8 @@ impl DealStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deal {
     pub id: String,
+    /// Erasing the deal's contact nulls the title (it may name the person); it reads back empty.
+    #[serde(deserialize_with = "null_as_empty")]
     pub title: String,
     pub amount: Money,
     pub pipeline_id: String,
@@ -117,6 +119,10 @@ pub struct DealPatch {
     pub expected_close_date: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub probability: Option<Option<i64>>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, via `default`).
@@ -371,7 +377,6 @@ impl Deal {
     ) -> DealEvent {
         DealEvent {
             deal_id: self.id.clone(),
-            contact_id: self.contact_id.clone(),
             kind,
             at: now,
             actor: actor.to_owned(),

@@ -16,12 +16,12 @@ pub enum DealEventKind {
     Lost,
 }
 
-/// One change of a deal's stage. Holds no personal data (no title, no names), so a contact's
-/// erasure only has to unlink `contact_id`.
+/// One change of a deal's stage. Holds no personal data (no title, no contact): a contact's
+/// timeline finds the events through the contact's deals, so erasing the contact leaves nothing
+/// here to scrub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealEvent {
     pub deal_id: String,
-    pub contact_id: Option<String>,
     pub kind: DealEventKind,
     pub at: Millis,
     /// The token subject who made the change.

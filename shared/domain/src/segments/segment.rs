@@ -11,8 +11,9 @@ use crate::time::Millis;
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
-/// Contacts added to a static segment in one request.
-pub const MAX_MEMBERS_PER_REQUEST: usize = 100;
+/// Contacts added to a static segment in one request: each is five items of one transaction
+/// (membership, its contact link, a check that the contact exists, an audit entry and its link).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -175,3 +175,14 @@ fn a_deal_round_trips_through_json() {
     let text = serde_json::to_string(&deal).unwrap();
     assert_eq!(serde_json::from_str::<Deal>(&text).unwrap(), deal);
 }
+
+#[test]
+fn a_deal_scrubbed_by_a_contact_erasure_still_reads_back() {
+    let mut deal = new_deal("d1", "5.00", "EUR", "lead");
+    deal.contact_id = Some("c1".to_owned());
+    let mut stored = serde_json::to_value(&deal).unwrap();
+    stored["title"] = serde_json::Value::Null;
+    stored["contact_id"] = serde_json::Value::Null;
+    let read: Deal = serde_json::from_value(stored).unwrap();
+    assert_eq!((read.title.as_str(), read.contact_id), ("", None));
+}

@@ -12,10 +12,14 @@
 
 pub mod audit;
 pub mod change;
+pub mod deals;
 pub mod keys;
 pub mod person;
+pub mod pipelines;
 pub mod record;
+pub mod sales_keys;
 pub mod scan;
+pub mod segments;
 
 pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use change::{Change, CommitError, Expect, commit};

@@ -1,0 +1,213 @@
+//! Segments: versioned records listed from one index partition, and their members as items of
+//! the segment's partition (`M#{contact}`), each linked from the contact's partition so that
+//! erasing the contact deletes its memberships.
+//!
+//! [`SegmentRepo::member_page`] and [`SegmentRepo::is_member`] are what the contacts list's
+//! `segment_id` filter reads.
+
+use std::sync::Arc;
+
+use crm_domain::segments::Segment;
+use crm_domain::time::Millis;
+use serde::{Deserialize, Serialize};
+
+use super::change::{Change, Expect};
+use super::keys::contact as contact_key;
+use super::person::{OnErase, PersonRef};
+use super::record::{Versioned, read_record, record_item};
+use super::sales_keys as keys;
+use crate::repo::codec::{DATA_ATTR, decode, encode, version};
+use crate::table::{
+    Condition, Cursor, Index, Item, MAX_BATCH_WRITE, Query, SortKeyCondition, Table, TableError,
+    Value, WriteRequest,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    #[serde(flatten)]
+    pub segment: Segment,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+pub type StoredSegment = Versioned<SegmentRecord>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub contact_id: String,
+    pub added_at: Millis,
+}
+
+#[derive(Clone)]
+pub struct SegmentRepo {
+    table: Arc<dyn Table>,
+}
+
+impl SegmentRepo {
+    pub fn new(table: Arc<dyn Table>) -> SegmentRepo {
+        SegmentRepo { table }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<StoredSegment>, TableError> {
+        read_record(&*self.table, &keys::segment(id)).await
+    }
+
+    /// One page of segments, oldest first.
+    pub async fn list(
+        &self,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<StoredSegment>, Option<Cursor>), TableError> {
+        let page = self
+            .table
+            .query(Query {
+                index: Some(Index::Gsi1),
+                pk: keys::SEGMENTS_INDEX_PK.to_owned(),
+                sk: SortKeyCondition::Any,
+                forward: true,
+                limit,
+                cursor,
+            })
+            .await?;
+        let segments = page
+            .items
+            .iter()
+            .map(|item| {
+                Ok(Versioned {
+                    record: decode(item)?,
+                    version: version(item),
+                })
+            })
+            .collect::<Result<_, TableError>>()?;
+        Ok((segments, page.next))
+    }
+
+    /// One page of a segment's member contact ids, in id order.
+    pub async fn member_page(
+        &self,
+        segment: &str,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<String>, Option<Cursor>), TableError> {
+        let page = self
+            .table
+            .query(Query {
+                index: None,
+                pk: keys::segment_partition(segment),
+                sk: SortKeyCondition::BeginsWith(keys::MEMBER_SK_PREFIX.to_owned()),
+                forward: true,
+                limit,
+                cursor,
+            })
+            .await?;
+        let members = page
+            .items
+            .iter()
+            .filter_map(|item| item.key.sk.strip_prefix(keys::MEMBER_SK_PREFIX))
+            .map(str::to_owned)
+            .collect();
+        Ok((members, page.next))
+    }
+
+    pub async fn is_member(&self, segment: &str, contact: &str) -> Result<bool, TableError> {
+        Ok(self
+            .table
+            .get(&keys::segment_member(segment, contact))
+            .await?
+            .is_some())
+    }
+
+    /// Every member id, for a refresh to compare with (bounded by the caller's contact limit).
+    pub async fn all_members(&self, segment: &str, max: usize) -> Result<Vec<String>, TableError> {
+        let mut members = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (mut page, next) = self.member_page(segment, 1000, cursor).await?;
+            members.append(&mut page);
+            match next {
+                Some(next) if members.len() < max => cursor = Some(next),
+                _ => return Ok(members),
+            }
+        }
+    }
+
+    /// Adds and removes members outside a transaction (a refresh recomputes them; running it
+    /// again repairs an interrupted one). Each membership is written with its contact link.
+    pub async fn write_members(
+        &self,
+        segment: &str,
+        add: &[String],
+        remove: &[String],
+        at: Millis,
+    ) -> Result<(), TableError> {
+        let mut requests = Vec::new();
+        for contact in add {
+            requests.push(WriteRequest::Put(member_item(segment, contact, at)?));
+            requests.push(WriteRequest::Put(member_link(segment, contact).item()?));
+        }
+        for contact in remove {
+            requests.push(WriteRequest::Delete(keys::segment_member(segment, contact)));
+            requests.push(WriteRequest::Delete(member_link(segment, contact).key()));
+        }
+        for chunk in requests.chunks(MAX_BATCH_WRITE) {
+            self.table.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes every member of a deleted segment.
+    pub async fn delete_members(&self, segment: &str) -> Result<(), TableError> {
+        loop {
+            let (members, _) = self.member_page(segment, 100, None).await?;
+            if members.is_empty() {
+                return Ok(());
+            }
+            self.write_members(segment, &[], &members, Millis(0))
+                .await?;
+        }
+    }
+}
+
+pub fn segment_item(record: &SegmentRecord, version: i64) -> Result<Item, TableError> {
+    Ok(
+        record_item(keys::segment(&record.segment.id), record, version)?
+            .with("gsi1pk", Value::S(keys::SEGMENTS_INDEX_PK.to_owned()))
+            .with("gsi1sk", Value::S(record.segment.id.clone())),
+    )
+}
+
+/// Adds a member to a static segment in a change: the membership, its contact link, and a check
+/// that the contact exists (returned, to report a missing contact).
+pub fn add_member_items(
+    change: &mut Change,
+    segment: &str,
+    contact: &str,
+    at: Millis,
+) -> Result<usize, TableError> {
+    let check = change.check(contact_key(contact), Condition::ItemExists);
+    change.put(member_item(segment, contact, at)?, Expect::Anything);
+    change.put(member_link(segment, contact).item()?, Expect::Anything);
+    Ok(check)
+}
+
+pub fn remove_member_items(change: &mut Change, segment: &str, contact: &str) {
+    change.delete(keys::segment_member(segment, contact), Expect::Anything);
+    change.delete(member_link(segment, contact).key(), Expect::Anything);
+}
+
+fn member_item(segment: &str, contact: &str, at: Millis) -> Result<Item, TableError> {
+    let membership = Membership {
+        contact_id: contact.to_owned(),
+        added_at: at,
+    };
+    Ok(Item::new(keys::segment_member(segment, contact)).with(DATA_ATTR, encode(&membership)?))
+}
+
+/// Erasing the contact deletes the membership: it exists only because of the person.
+fn member_link(segment: &str, contact: &str) -> PersonRef {
+    PersonRef {
+        contact: contact.to_owned(),
+        target: keys::segment_member(segment, contact),
+        on_erase: OnErase::Delete,
+    }
+}
