@@ -7,10 +7,16 @@ use crm_domain::message::{BeaconEnvelope, QueueMessage};
 use crm_domain::scoring::SiteDelta;
 use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteId};
 use crm_store::clock::Clock;
+use crm_store::repo::behavior::RollUpPolicy;
 use crm_store::repo::{BehaviorRepo, SiteRepo};
 use crm_store::table::Table;
 
-use crate::visitor::apply_visitor_group;
+use crate::commit::{GroupResult, commit_all};
+use crate::visitor::PreparedFold;
+
+/// Envelopes of one visitor folded together: with one session each at most, their writes
+/// (profile, sessions, pending counters) stay within one transaction.
+const MAX_ENVELOPES_PER_FOLD: usize = 48;
 
 /// The ports the scorer needs, built once per process.
 #[derive(Clone)]
@@ -76,44 +82,98 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
     }
 
     let mut retention_days: HashMap<SiteId, u32> = HashMap::new();
-    for group in &groups {
+    let mut usable_groups = Vec::with_capacity(groups.len());
+    for (index, group) in groups.iter().enumerate() {
         let Some((_, first)) = group.members.first() else {
             continue;
         };
         let retention = match retention_days.get(&first.site) {
             Some(days) => *days,
-            None => {
-                let days = match sites.get(&first.site).await {
-                    Ok(site) => site.map_or(DEFAULT_RETENTION_DAYS, |site| site.retention_days),
-                    Err(error) => {
-                        tracing::warn!(site = %first.site, %error, "site lookup failed");
-                        report.failed.extend(group.transport_ids());
-                        continue;
-                    }
-                };
-                retention_days.insert(first.site.clone(), days);
-                days
-            }
+            None => match sites.get(&first.site).await {
+                Ok(site) => {
+                    let days = site.map_or(DEFAULT_RETENTION_DAYS, |site| site.retention_days);
+                    retention_days.insert(first.site.clone(), days);
+                    days
+                }
+                Err(error) => {
+                    tracing::warn!(site = %first.site, %error, "site lookup failed");
+                    report.failed.extend(group.transport_ids());
+                    continue;
+                }
+            },
         };
-        let envelopes: Vec<&BeaconEnvelope> =
-            group.members.iter().map(|(_, envelope)| envelope).collect();
-        match apply_visitor_group(&behavior, &envelopes, retention, now).await {
-            Ok(outcome) => {
-                report.applied += outcome.applied;
-                report.duplicates += outcome.duplicates;
-                let failed_ids = outcome.failed_envelopes;
-                report.failed.extend(
-                    group
-                        .members
-                        .iter()
-                        .filter(|(_, envelope)| failed_ids.contains(&envelope.id))
-                        .map(|(transport_id, _)| transport_id.clone()),
-                );
+        usable_groups.push((index, retention));
+    }
+
+    // A visitor's envelopes fold together, at most MAX_ENVELOPES_PER_FOLD at a time so one
+    // fold always fits a transaction; a visitor with more gets further rounds, each folding
+    // from what the previous round committed.
+    let rounds = groups
+        .iter()
+        .map(|group| group.members.len().div_ceil(MAX_ENVELOPES_PER_FOLD))
+        .max()
+        .unwrap_or(0);
+    let mut failed_groups: Vec<usize> = Vec::new();
+    for round in 0..rounds {
+        let mut folds = Vec::new();
+        for (index, retention) in &usable_groups {
+            if failed_groups.contains(index) {
+                continue;
             }
-            Err(error) => {
-                tracing::warn!(site = %first.site, visitor = %first.visitor, %error, "visitor group not applied");
-                report.failed.extend(group.transport_ids());
+            let Some(part) = groups[*index]
+                .members
+                .chunks(MAX_ENVELOPES_PER_FOLD)
+                .nth(round)
+            else {
+                continue;
+            };
+            let envelopes: Vec<&BeaconEnvelope> =
+                part.iter().map(|(_, envelope)| envelope).collect();
+            match PreparedFold::prepare(&behavior, *index, envelopes, *retention, now).await {
+                Ok(prepared) => folds.push(prepared),
+                Err(error) => {
+                    tracing::warn!(%error, "visitor state not read");
+                    failed_groups.push(*index);
+                }
             }
+        }
+        for (index, result) in commit_all(&behavior, folds, now).await {
+            match result {
+                GroupResult::Committed {
+                    applied,
+                    duplicates,
+                } => {
+                    report.applied += applied;
+                    report.duplicates += duplicates;
+                }
+                GroupResult::Duplicates(duplicates) => report.duplicates += duplicates,
+                GroupResult::Failed(why) => {
+                    tracing::warn!(why, "visitor group not applied");
+                    failed_groups.push(index);
+                }
+            }
+        }
+    }
+    for index in failed_groups {
+        report.failed.extend(groups[index].transport_ids());
+    }
+
+    let mut rolled_sites: Vec<&SiteId> = Vec::new();
+    for (index, _) in &usable_groups {
+        let Some((_, first)) = groups[*index].members.first() else {
+            continue;
+        };
+        if rolled_sites.contains(&&first.site) {
+            continue;
+        }
+        rolled_sites.push(&first.site);
+        // Counters already committed as pending stay exact for readers; a failed roll-up only
+        // leaves them pending a little longer.
+        if let Err(error) = behavior
+            .roll_up_if_due(&first.site, now, RollUpPolicy::default())
+            .await
+        {
+            tracing::warn!(site = %first.site, %error, "pending counters not rolled up");
         }
     }
     tracing::info!(

@@ -81,7 +81,7 @@ pub async fn record_visit(
 ) {
     let envelope = beacon(site, visitor, Millis(NOW.0 - age_ms));
     let repo = BehaviorRepo::new(Arc::clone(table));
-    repo.put_raw_events(&envelope, retention_days)
+    repo.put_raw_events(&[&envelope], retention_days)
         .await
         .expect("put the raw events");
     let stored = repo
@@ -94,7 +94,7 @@ pub async fn record_visit(
         &[&envelope],
         envelope.received_at,
     );
-    repo.commit_fold(&fold, &stored)
+    repo.commit_folds(&[(&fold, &stored)], envelope.received_at)
         .await
         .expect("commit the fold");
 }

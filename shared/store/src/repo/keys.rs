@@ -96,6 +96,25 @@ pub fn intent_partition(site: &SiteId) -> String {
     format!("SITE#{site}#INTENT")
 }
 
+/// Counters committed with visitor folds and not yet added to the site's counter items, oldest
+/// first: `{received millis}#{unique id}`.
+pub fn pending_counters(site: &SiteId, committed_at: Millis, id: &str) -> Key {
+    Key::new(
+        pending_counters_partition(site),
+        format!("{}#{id}", padded_millis(committed_at)),
+    )
+}
+
+pub fn pending_counters_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#PENDING")
+}
+
+/// When a pending-counters item was committed, from its sort key.
+pub fn pending_counters_committed_at(sort_key: &str) -> Option<Millis> {
+    let (millis, _) = sort_key.split_once('#')?;
+    millis.parse().ok().map(Millis)
+}
+
 /// Where a scheduled job (`retention`, `decay`, …) keeps the position it resumes from.
 pub fn job_state(job: &str) -> Key {
     Key::new(format!("JOB#{job}"), JOB_STATE_SK)

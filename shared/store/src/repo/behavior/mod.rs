@@ -1,15 +1,19 @@
 //! Behavior state: visitor profiles, sessions, raw events, friction points, intent signals and
 //! the site aggregates the dashboard reads.
 //!
-//! A scorer commits one visitor's fold as one transaction: the profile (conditional on the
-//! version it read, and carrying the applied message ids), the sessions, and every counter the
-//! fold adds to. Either all of it lands or none, so redelivery can never double count.
+//! A scorer commits a batch's folds as one transaction: each profile (conditional on the
+//! version its fold read, and carrying the applied message ids), the sessions, and one item of
+//! pending counters per site. Either all of it lands or none, so redelivery can never double
+//! count. A roll-up later adds many pending items to the site's counter items at once
+//! ([`pending`] says why); readers add what is still pending.
 //!
-//! [`writes`] builds that transaction; [`records`] holds what the admin API reads back.
+//! [`writes`] builds the transactions; [`records`] holds what the admin API reads back.
 
+mod pending;
 mod records;
 mod writes;
 
+pub use pending::PendingCounters;
 pub use records::{FrictionPoint, IntentSignal, PageCount, ScoreAverages, SiteTotals};
 
 use std::sync::Arc;
@@ -17,11 +21,11 @@ use std::sync::Arc;
 use crm_domain::message::{BeaconEnvelope, IdentifyRequest};
 use crm_domain::scoring::{SessionState, SiteDelta, VisitorFold, VisitorProfile};
 use crm_domain::site::SiteId;
-use crm_domain::time::Millis;
+use crm_domain::time::{MILLIS_PER_DAY, Millis};
 use records::{friction_point_from, intent_signal_from};
-use writes::{SCORE_SUM_ATTRS, TOTAL_SK, aggregate_updates, fold_items};
+use writes::{REVISION_ATTR, SCORE_SUM_ATTRS, TOTAL_SK, counter_updates, fold_items, pending_item};
 
-use crate::repo::codec::{DATA_ATTR, decode, encode, version};
+use crate::repo::codec::{DATA_ATTR, decode, encode, encode_compressed, version};
 use crate::repo::keys;
 use crate::table::{
     Condition, Cursor, Index, Item, Key, MAX_BATCH_GET, MAX_TRANSACT_ITEMS, Query,
@@ -30,10 +34,44 @@ use crate::table::{
 
 /// Upper bound of friction points or intent signals read for one ranked list.
 pub const MAX_RANKED_ITEMS: usize = 1000;
+/// Upper bound of pending-counters items a reader adds to the counters. Roll-ups keep far fewer
+/// waiting (see [`RollUpPolicy`]); past this bound readers see figures that lag until the next
+/// roll-up.
+pub const MAX_PENDING_READ: usize = 500;
+/// Pending-counters items one roll-up reads.
+const ROLL_UP_READ: usize = 100;
+
+/// When a roll-up is worth its writes: it rewrites every counter item the pending items touch,
+/// so the more pending items it adds at once, the cheaper each is.
+#[derive(Debug, Clone, Copy)]
+pub struct RollUpPolicy {
+    /// Roll up once this many pending items wait…
+    pub min_pending: usize,
+    /// …or once the oldest has waited this long.
+    pub max_wait_ms: i64,
+}
+
+impl Default for RollUpPolicy {
+    fn default() -> RollUpPolicy {
+        RollUpPolicy {
+            min_pending: 16,
+            max_wait_ms: 60_000,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct BehaviorRepo {
     table: Arc<dyn Table>,
+}
+
+/// A beacon's accepted events as kept for retention, export and recalculation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RawBeacon {
+    /// The queue message id.
+    pub id: String,
+    pub received_at: Millis,
+    pub events: Vec<crm_domain::event::Event>,
 }
 
 /// What a scorer reads before folding: the profile as stored, its version, and the sessions.
@@ -46,9 +84,10 @@ pub struct StoredVisitor {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    /// Another writer changed the profile since it was read: read again and refold.
-    #[error("the visitor profile changed since it was read")]
-    Conflict,
+    /// Another writer changed these folds' profiles (positions in the committed slice) since
+    /// they were read: read them again and refold.
+    #[error("{} visitor profile(s) changed since they were read", .0.len())]
+    Conflict(Vec<usize>),
     /// The fold needs more items than one transaction holds.
     #[error("the fold touches {0} items, more than one transaction holds")]
     TooLarge(usize),
@@ -87,24 +126,91 @@ impl BehaviorRepo {
         Ok(stored)
     }
 
-    /// Keeps a beacon's accepted events (one item per beacon, expiring after the site's
-    /// retention). Writing it again on redelivery rewrites the same item.
+    /// Keeps the accepted events of beacons of one visitor, in one item that expires after the
+    /// site's retention counted from the earliest beacon. The item is named after the beacons,
+    /// so writing the same beacons again rewrites it; a beacon written in two items (two
+    /// scorers racing) is read once, by [`BehaviorRepo::raw_beacons`].
     pub async fn put_raw_events(
         &self,
-        envelope: &BeaconEnvelope,
+        envelopes: &[&BeaconEnvelope],
         retention_days: u32,
     ) -> Result<(), TableError> {
+        let Some(earliest) = envelopes.iter().min_by_key(|envelope| envelope.received_at) else {
+            return Ok(());
+        };
+        let name = match envelopes {
+            [only] => only.id.clone(),
+            _ => {
+                let mut ids: Vec<&str> = envelopes
+                    .iter()
+                    .map(|envelope| envelope.id.as_str())
+                    .collect();
+                ids.sort_unstable();
+                writes::stable_id(&ids)
+            }
+        };
         let key = keys::raw_events(
-            &envelope.site,
-            &envelope.visitor,
-            envelope.received_at,
-            &envelope.id,
+            &earliest.site,
+            &earliest.visitor,
+            earliest.received_at,
+            &name,
         );
-        let expires_at = envelope.received_at.0 / 1000 + i64::from(retention_days) * 86_400;
+        let beacons: Vec<RawBeacon> = envelopes
+            .iter()
+            .map(|envelope| RawBeacon {
+                id: envelope.id.clone(),
+                received_at: envelope.received_at,
+                events: envelope.events.clone(),
+            })
+            .collect();
+        let expires_at = earliest.received_at.0 / 1000 + i64::from(retention_days) * 86_400;
         let item = Item::new(key)
-            .with(DATA_ATTR, encode(&envelope.events)?)
+            .with(DATA_ATTR, encode_compressed(&beacons)?)
             .with(crate::table::TTL_ATTR, Value::N(expires_at));
         self.table.put(item, None).await
+    }
+
+    /// A visitor's stored beacons, oldest first, each once (reads at most `max_items` items).
+    pub async fn raw_beacons(
+        &self,
+        site: &SiteId,
+        visitor: &str,
+        max_items: usize,
+    ) -> Result<Vec<RawBeacon>, TableError> {
+        let mut beacons: Vec<RawBeacon> = Vec::new();
+        let mut cursor = None;
+        let mut read = 0;
+        loop {
+            let page = self
+                .table
+                .query(Query {
+                    index: None,
+                    pk: keys::visitor_partition(site, visitor),
+                    sk: SortKeyCondition::BeginsWith(keys::RAW_EVENTS_SK_PREFIX.to_owned()),
+                    forward: true,
+                    limit: (max_items - read).clamp(1, 100),
+                    cursor,
+                })
+                .await?;
+            read += page.items.len();
+            for item in &page.items {
+                for beacon in decode::<Vec<RawBeacon>>(item)? {
+                    if !beacons.iter().any(|kept| kept.id == beacon.id) {
+                        beacons.push(beacon);
+                    }
+                }
+            }
+            match page.next {
+                Some(next) if read < max_items => cursor = Some(next),
+                _ => break,
+            }
+        }
+        beacons.sort_by(|a, b| {
+            a.received_at
+                .cmp(&b.received_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(beacons)
     }
 
     /// Records a consented identify request durably until contacts are linked to visitors.
@@ -134,20 +240,61 @@ impl BehaviorRepo {
         self.table.put(item, None).await
     }
 
-    /// Commits one visitor's fold atomically. `stored` is what the fold started from.
-    pub async fn commit_fold(
+    /// How many items committing `fold` writes besides the pending counters.
+    pub fn fold_writes(fold: &VisitorFold) -> usize {
+        1 + fold.sessions.len()
+    }
+
+    /// Commits folds atomically: every profile (each conditional on the version its fold
+    /// started from), every session, and one pending-counters item per site.
+    pub async fn commit_folds(
         &self,
-        fold: &VisitorFold,
-        stored: &StoredVisitor,
+        folds: &[(&VisitorFold, &StoredVisitor)],
+        committed_at: Millis,
     ) -> Result<(), CommitError> {
-        let items = fold_items(fold, stored)?;
+        let mut items = Vec::new();
+        let mut profile_positions = Vec::with_capacity(folds.len());
+        for (fold, stored) in folds {
+            profile_positions.push(items.len());
+            items.extend(fold_items(fold, stored)?);
+        }
+        let mut sites: Vec<&SiteId> = Vec::new();
+        for (fold, _) in folds {
+            if !sites.contains(&&fold.profile.site) {
+                sites.push(&fold.profile.site);
+            }
+        }
+        for site in sites {
+            let site_folds: Vec<(&VisitorFold, &StoredVisitor)> = folds
+                .iter()
+                .filter(|(fold, _)| &fold.profile.site == site)
+                .copied()
+                .collect();
+            let mut counters = PendingCounters::default();
+            for (fold, stored) in &site_folds {
+                counters.add_fold(fold, stored);
+            }
+            if !counters.is_empty() {
+                items.push(pending_item(site, &counters, &site_folds, committed_at)?);
+            }
+        }
         if items.len() > MAX_TRANSACT_ITEMS {
             return Err(CommitError::TooLarge(items.len()));
         }
         match self.table.transact_write(items).await {
             Ok(()) => Ok(()),
-            Err(TableError::TransactionCanceled { failed }) if failed.contains(&0) => {
-                Err(CommitError::Conflict)
+            Err(TableError::TransactionCanceled { failed }) => {
+                let conflicted: Vec<usize> = profile_positions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, position)| failed.contains(position))
+                    .map(|(fold, _)| fold)
+                    .collect();
+                if conflicted.is_empty() {
+                    Err(TableError::TransactionCanceled { failed }.into())
+                } else {
+                    Err(CommitError::Conflict(conflicted))
+                }
             }
             Err(error) => Err(error.into()),
         }
@@ -167,11 +314,113 @@ impl BehaviorRepo {
             item: marker,
             condition: Some(Condition::ItemNotExists),
         }];
-        items.extend(aggregate_updates(site, delta, None, at));
+        let mut counters = PendingCounters::default();
+        counters.add_day(at.0.div_euclid(MILLIS_PER_DAY), delta);
+        items.extend(counter_updates(site, &counters));
         match self.table.transact_write(items).await {
             Err(TableError::TransactionCanceled { failed }) if failed == [0] => Ok(()),
             other => other,
         }
+    }
+
+    /// Rolls up the site's pending counters if [`RollUpPolicy`] says it is time; returns what
+    /// [`BehaviorRepo::roll_up`] does.
+    pub async fn roll_up_if_due(
+        &self,
+        site: &SiteId,
+        now: Millis,
+        policy: RollUpPolicy,
+    ) -> Result<usize, TableError> {
+        let pending = self.read_pending(site, ROLL_UP_READ).await?;
+        let oldest = pending
+            .first()
+            .and_then(|item| keys::pending_counters_committed_at(&item.key.sk));
+        let due = pending.len() >= policy.min_pending
+            || oldest.is_some_and(|at| now.0 - at.0 >= policy.max_wait_ms);
+        if !due {
+            return Ok(0);
+        }
+        self.roll_up_items(site, pending).await
+    }
+
+    /// Rolls up whatever the site has pending (at most one transaction's worth); returns how
+    /// many pending items were added, wholly or in part, so 0 means nothing was pending.
+    pub async fn roll_up(&self, site: &SiteId) -> Result<usize, TableError> {
+        let pending = self.read_pending(site, ROLL_UP_READ).await?;
+        self.roll_up_items(site, pending).await
+    }
+
+    /// One transaction: adds pending items, oldest first, to the counter items and deletes them
+    /// (each conditional on the revision read, so two roll-ups never add the same item twice).
+    /// A pending item too large for one transaction is moved in parts: what is added is removed
+    /// from it, and its revision goes up.
+    async fn roll_up_items(&self, site: &SiteId, pending: Vec<Item>) -> Result<usize, TableError> {
+        // One slot stays free for the pending item rewritten after a partial move.
+        let room = MAX_TRANSACT_ITEMS - 1;
+        let mut counters = PendingCounters::default();
+        let mut consumed = Vec::new();
+        let mut rewrite = None;
+        for item in pending {
+            let mut added: PendingCounters = decode(&item)?;
+            let revision = Condition::AttrEquals(
+                REVISION_ATTR.to_owned(),
+                item.attrs
+                    .get(REVISION_ATTR)
+                    .cloned()
+                    .unwrap_or(Value::N(0)),
+            );
+            let mut merged = counters.clone();
+            merged.merge(added.clone());
+            // The counter updates, the items consumed so far and this one must fit.
+            if merged.counter_items() + consumed.len() < room {
+                counters = merged;
+                consumed.push(TransactItem::Delete {
+                    key: item.key,
+                    condition: Some(revision),
+                });
+                continue;
+            }
+            if consumed.is_empty() {
+                let part = added.split_off(room.saturating_sub(counters.counter_items() + 1));
+                counters.merge(part);
+                let next_revision = item.get_i64(REVISION_ATTR).unwrap_or(0) + 1;
+                let remaining = Item::new(item.key)
+                    .with(DATA_ATTR, encode_compressed(&added)?)
+                    .with(REVISION_ATTR, Value::N(next_revision));
+                rewrite = Some(TransactItem::Put {
+                    item: remaining,
+                    condition: Some(revision),
+                });
+            }
+            break;
+        }
+        let rolled_up = consumed.len() + usize::from(rewrite.is_some());
+        if rolled_up == 0 {
+            return Ok(0);
+        }
+        let mut items = counter_updates(site, &counters);
+        items.extend(consumed);
+        items.extend(rewrite);
+        match self.table.transact_write(items).await {
+            Ok(()) => Ok(rolled_up),
+            // Another roll-up took some of the same items first: nothing was added here.
+            Err(TableError::TransactionCanceled { .. }) => Ok(0),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// What is pending for the site, summed (reads at most [`MAX_PENDING_READ`] items).
+    pub async fn pending_counters(&self, site: &SiteId) -> Result<PendingCounters, TableError> {
+        let mut counters = PendingCounters::default();
+        for item in self.read_pending(site, MAX_PENDING_READ).await? {
+            counters.merge(decode(&item)?);
+        }
+        Ok(counters)
+    }
+
+    async fn read_pending(&self, site: &SiteId, max_items: usize) -> Result<Vec<Item>, TableError> {
+        self.read_partition(keys::pending_counters_partition(site), max_items)
+            .await
     }
 
     pub async fn get_profile(
@@ -257,53 +506,49 @@ impl BehaviorRepo {
         page.items.first().map(decode).transpose()
     }
 
-    /// Friction points, most frequent first (reads at most [`MAX_RANKED_ITEMS`]).
+    /// Friction points, most frequent first, pending counts included (reads at most
+    /// [`MAX_RANKED_ITEMS`]).
     pub async fn ranked_friction_points(
         &self,
         site: &SiteId,
     ) -> Result<Vec<FrictionPoint>, TableError> {
-        self.ranked(
-            keys::friction_partition(site),
-            friction_point_from,
-            |point| (point.count, point.id.clone()),
-        )
-        .await
+        let pending = self.pending_counters(site).await?;
+        let mut points = self
+            .read_partition(keys::friction_partition(site), MAX_RANKED_ITEMS)
+            .await?
+            .iter()
+            .filter_map(friction_point_from)
+            .collect();
+        records::add_pending_friction(&mut points, pending.friction);
+        Ok(ranked(points, |point| (point.count, point.id.clone())))
     }
 
-    /// Intent signals, most frequent first (reads at most [`MAX_RANKED_ITEMS`]).
+    /// Intent signals, most frequent first, pending counts included (reads at most
+    /// [`MAX_RANKED_ITEMS`]).
     pub async fn ranked_intent_signals(
         &self,
         site: &SiteId,
     ) -> Result<Vec<IntentSignal>, TableError> {
-        self.ranked(keys::intent_partition(site), intent_signal_from, |signal| {
-            (signal.count, signal.id.clone())
-        })
-        .await
+        let pending = self.pending_counters(site).await?;
+        let mut signals = self
+            .read_partition(keys::intent_partition(site), MAX_RANKED_ITEMS)
+            .await?
+            .iter()
+            .filter_map(intent_signal_from)
+            .collect();
+        records::add_pending_intent(&mut signals, pending.intent);
+        Ok(ranked(signals, |signal| (signal.count, signal.id.clone())))
     }
 
-    /// A counter partition's records, highest count first, ties by id.
-    async fn ranked<T>(
-        &self,
-        partition: String,
-        read: fn(&Item) -> Option<T>,
-        count_and_id: fn(&T) -> (i64, String),
-    ) -> Result<Vec<T>, TableError> {
-        let items = self.read_partition(partition, MAX_RANKED_ITEMS).await?;
-        let mut records: Vec<T> = items.iter().filter_map(read).collect();
-        records.sort_by_cached_key(|record| {
-            let (count, id) = count_and_id(record);
-            (std::cmp::Reverse(count), id)
-        });
-        Ok(records)
-    }
-
-    /// Marks a friction point resolved; `None` when there is no such point.
+    /// Marks a friction point resolved; `None` when there is no such point. Pending counts are
+    /// rolled up first, so a point seen only since the last roll-up can be resolved too.
     pub async fn resolve_friction_point(
         &self,
         site: &SiteId,
         id: &str,
         at: Millis,
     ) -> Result<Option<FrictionPoint>, TableError> {
+        while self.roll_up(site).await? > 0 {}
         let update = Update {
             set: vec![
                 ("resolved".to_owned(), Value::Bool(true)),
@@ -358,32 +603,48 @@ impl BehaviorRepo {
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(totals),
+                None => break,
             }
         }
+        let pending = self.pending_counters(site).await?;
+        for (_, counts) in pending.days.range(from_day..=to_day) {
+            totals.add(counts);
+        }
+        Ok(totals)
     }
 
     /// All-time averages of the visitors' scores as of their last activity.
     pub async fn score_averages(&self, site: &SiteId) -> Result<ScoreAverages, TableError> {
         let key = Key::new(keys::aggregates_partition(site), TOTAL_SK);
-        let Some(item) = self.table.get(&key).await? else {
-            return Ok(ScoreAverages::default());
+        let stored = self.table.get(&key).await?;
+        let pending = self.pending_counters(site).await?;
+        let stored_i64 = |name: &str| {
+            stored
+                .as_ref()
+                .and_then(|item| item.get_i64(name))
+                .unwrap_or(0)
         };
-        let visitors = item.get_i64("visitors").unwrap_or(0);
-        let average = |name: &str| {
+        let pending_visitors: u64 = pending.days.values().map(|counts| counts[0]).sum();
+        let visitors = stored_i64("visitors") + i64::try_from(pending_visitors).unwrap_or(i64::MAX);
+        let sums: Vec<i64> = SCORE_SUM_ATTRS
+            .iter()
+            .zip(pending.score_sums)
+            .map(|(name, pending_sum)| stored_i64(name) + pending_sum)
+            .collect();
+        let average = |sum: i64| {
             if visitors == 0 {
                 0.0
             } else {
-                let tenths = item.get_i64(name).unwrap_or(0) as f64 / visitors as f64;
+                let tenths = sum as f64 / visitors as f64;
                 (tenths.round() / 10.0).clamp(0.0, 100.0)
             }
         };
         Ok(ScoreAverages {
             visitors,
-            engagement: average(SCORE_SUM_ATTRS[0]),
-            intent: average(SCORE_SUM_ATTRS[1]),
-            friction: average(SCORE_SUM_ATTRS[2]),
-            churn_risk: average(SCORE_SUM_ATTRS[3]),
+            engagement: average(sums[0]),
+            intent: average(sums[1]),
+            friction: average(sums[2]),
+            churn_risk: average(sums[3]),
         })
     }
 
@@ -396,18 +657,23 @@ impl BehaviorRepo {
         let items = self
             .read_partition(keys::pages_partition(site), MAX_RANKED_ITEMS)
             .await?;
-        let mut pages: Vec<PageCount> = items
+        let mut views: std::collections::BTreeMap<String, i64> = items
             .iter()
-            .map(|item| PageCount {
-                path: item.key.sk.clone(),
-                views: item.get_i64("views").unwrap_or(0),
-            })
+            .map(|item| (item.key.sk.clone(), item.get_i64("views").unwrap_or(0)))
+            .collect();
+        for (path, pending) in self.pending_counters(site).await?.pages {
+            *views.entry(path).or_default() += i64::try_from(pending).unwrap_or(i64::MAX);
+        }
+        let mut pages: Vec<PageCount> = views
+            .into_iter()
+            .map(|(path, views)| PageCount { path, views })
             .collect();
         pages.sort_by(|a, b| b.views.cmp(&a.views).then_with(|| a.path.cmp(&b.path)));
         pages.truncate(limit);
         Ok(pages)
     }
 
+    /// Up to `max_items` of a partition, in sort-key order.
     async fn read_partition(&self, pk: String, max_items: usize) -> Result<Vec<Item>, TableError> {
         let mut items = Vec::new();
         let mut cursor = None;
@@ -430,4 +696,13 @@ impl BehaviorRepo {
             }
         }
     }
+}
+
+/// Highest count first, ties by id.
+fn ranked<T>(mut records: Vec<T>, count_and_id: fn(&T) -> (i64, String)) -> Vec<T> {
+    records.sort_by_cached_key(|record| {
+        let (count, id) = count_and_id(record);
+        (std::cmp::Reverse(count), id)
+    });
+    records
 }

@@ -1,7 +1,9 @@
 //! What the behavior repository reads back for the admin API: friction points, intent signals,
 //! site totals, score averages and page counts.
 
-use crm_domain::scoring::{FrictionKind, IntentKind};
+use std::collections::BTreeMap;
+
+use crm_domain::scoring::{FrictionKind, FrictionObservation, IntentKind, IntentObservation};
 use crm_domain::time::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,24 @@ pub struct SiteTotals {
     pub rejected_events: i64,
     pub bot_beacons: i64,
     pub bot_events: i64,
+}
+
+impl SiteTotals {
+    /// Adds a day's counters (in `writes::COUNTER_ATTRS` order).
+    pub(super) fn add(&mut self, counts: &[u64; 7]) {
+        let fields = [
+            &mut self.visitors,
+            &mut self.sessions,
+            &mut self.events,
+            &mut self.page_views,
+            &mut self.rejected_events,
+            &mut self.bot_beacons,
+            &mut self.bot_events,
+        ];
+        for (field, count) in fields.into_iter().zip(counts) {
+            *field += i64::try_from(*count).unwrap_or(i64::MAX);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -81,4 +101,53 @@ pub(super) fn intent_signal_from(item: &Item) -> Option<IntentSignal> {
         count: item.get_i64("count").unwrap_or(0),
         last_seen: Millis(item.get_i64("last_seen").unwrap_or(0)),
     })
+}
+
+/// Adds pending observations to the stored friction points (new points start unresolved).
+pub(super) fn add_pending_friction(
+    points: &mut Vec<FrictionPoint>,
+    pending: BTreeMap<String, FrictionObservation>,
+) {
+    for (id, observation) in pending {
+        let count = i64::try_from(observation.count).unwrap_or(i64::MAX);
+        match points.iter_mut().find(|point| point.id == id) {
+            Some(point) => {
+                point.count += count;
+                point.last_seen = point.last_seen.max(observation.last_seen);
+            }
+            None => points.push(FrictionPoint {
+                id,
+                page: observation.page,
+                element: observation.element,
+                kind: observation.kind,
+                count,
+                last_seen: observation.last_seen,
+                resolved: false,
+                resolved_at: None,
+            }),
+        }
+    }
+}
+
+pub(super) fn add_pending_intent(
+    signals: &mut Vec<IntentSignal>,
+    pending: BTreeMap<String, IntentObservation>,
+) {
+    for (id, observation) in pending {
+        let count = i64::try_from(observation.count).unwrap_or(i64::MAX);
+        match signals.iter_mut().find(|signal| signal.id == id) {
+            Some(signal) => {
+                signal.count += count;
+                signal.last_seen = signal.last_seen.max(observation.last_seen);
+            }
+            None => signals.push(IntentSignal {
+                id,
+                page: observation.page,
+                kind: observation.kind,
+                detail: observation.detail,
+                count,
+                last_seen: observation.last_seen,
+            }),
+        }
+    }
 }

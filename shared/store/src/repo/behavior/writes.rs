@@ -1,14 +1,15 @@
-//! The writes of one fold, as one transaction: the profile (conditional on the version read),
-//! the sessions, the site counters, page counters, friction points and intent signals.
+//! The writes of the scorer: each fold's profile (conditional on the version read) and
+//! sessions; the pending counters committed with them; and the counter updates a roll-up makes.
 
-use crm_domain::scoring::{FrictionObservation, IntentObservation, Scores, SiteDelta, VisitorFold};
+use crm_domain::scoring::{FrictionObservation, IntentObservation, VisitorFold};
 use crm_domain::site::SiteId;
-use crm_domain::time::{MILLIS_PER_DAY, Millis};
+use crm_domain::time::Millis;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::StoredVisitor;
-use crate::repo::codec::{DATA_ATTR, VERSION_ATTR, encode};
+use super::pending::PendingCounters;
+use crate::repo::codec::{DATA_ATTR, VERSION_ATTR, encode, encode_compressed};
 use crate::repo::keys;
 use crate::table::{Condition, Item, Key, TableError, TransactItem, Update, Value};
 
@@ -28,8 +29,10 @@ pub(super) const SCORE_SUM_ATTRS: [&str; 4] = [
     "sum_churn_risk",
 ];
 pub(super) const TOTAL_SK: &str = "TOTAL";
+/// A pending-counters item's revision: it goes up when a roll-up moves part of the item.
+pub(super) const REVISION_ATTR: &str = "rev";
 
-/// Every write of one fold, the profile first (its condition failing means a conflict).
+/// The writes of one fold, the profile first (its condition failing means a conflict).
 pub(super) fn fold_items(
     fold: &VisitorFold,
     stored: &StoredVisitor,
@@ -70,130 +73,132 @@ pub(super) fn fold_items(
             condition: None,
         });
     }
-    let previous_scores = stored.profile.as_ref().map(|previous| previous.scores);
-    let at = profile.last_seen;
-    items.extend(aggregate_updates(
-        site,
-        &fold.delta,
-        Some((previous_scores, profile.scores)),
-        at,
-    ));
-    items.extend(
-        fold.friction
-            .iter()
-            .map(|observation| friction_update(site, observation)),
-    );
-    items.extend(
-        fold.intent
-            .iter()
-            .map(|observation| intent_update(site, observation)),
-    );
     Ok(items)
 }
 
-/// The day's and the all-time counters; `scores` moves the all-time score sums from the
-/// visitor's previous scores (if any) to its new ones.
-pub(super) fn aggregate_updates(
+/// The pending-counters item of one commit. Its id is derived from the (visitor, new version)
+/// pairs the commit writes, which no other successful commit can write.
+pub(super) fn pending_item(
     site: &SiteId,
-    delta: &SiteDelta,
-    scores: Option<(Option<Scores>, Scores)>,
-    at: Millis,
-) -> Vec<TransactItem> {
-    let counters = [
-        delta.new_visitors,
-        delta.new_sessions,
-        delta.events,
-        delta.page_views,
-        delta.rejected_events,
-        delta.bot_beacons,
-        delta.bot_events,
-    ];
-    let add: Vec<(String, i64)> = COUNTER_ATTRS
+    counters: &PendingCounters,
+    folds: &[(&VisitorFold, &StoredVisitor)],
+    committed_at: Millis,
+) -> Result<TransactItem, TableError> {
+    let versions: Vec<String> = folds
         .iter()
-        .zip(counters)
-        .filter(|(_, count)| *count > 0)
-        .map(|(name, count)| ((*name).to_owned(), saturating_i64(count)))
+        .map(|(fold, stored)| format!("{}:{}", fold.profile.visitor, stored.version + 1))
         .collect();
-    let mut total_add = add.clone();
-    if let Some((previous, current)) = scores {
-        let old = previous.unwrap_or_default();
-        let pairs = [
-            (old.engagement, current.engagement),
-            (old.intent, current.intent),
-            (old.friction, current.friction),
-            (old.churn_risk, current.churn_risk),
-        ];
-        for (name, (before, after)) in SCORE_SUM_ATTRS.iter().zip(pairs) {
-            total_add.push((
-                (*name).to_owned(),
-                tenths(after)
-                    - if previous.is_some() {
-                        tenths(before)
-                    } else {
-                        0
-                    },
-            ));
+    let parts: Vec<&str> = versions.iter().map(String::as_str).collect();
+    let item = Item::new(keys::pending_counters(
+        site,
+        committed_at,
+        &stable_id(&parts),
+    ))
+    .with(DATA_ATTR, encode_compressed(counters)?)
+    .with(REVISION_ATTR, Value::N(0));
+    Ok(TransactItem::Put {
+        item,
+        condition: None,
+    })
+}
+
+/// Adds `counters` to the site's counter items: each day's aggregate, the all-time one (with
+/// the score sums), pages, friction points and intent signals.
+pub(super) fn counter_updates(site: &SiteId, counters: &PendingCounters) -> Vec<TransactItem> {
+    let mut updates = Vec::new();
+    let mut all_days = [0u64; 7];
+    for (day, counts) in &counters.days {
+        for (total, count) in all_days.iter_mut().zip(counts) {
+            *total = total.saturating_add(*count);
+        }
+        let add = counter_adds(counts);
+        if !add.is_empty() {
+            updates.push(add_to(keys::daily_aggregate(site, *day), add));
         }
     }
-    let mut updates = Vec::new();
-    if !add.is_empty() {
-        updates.push(TransactItem::Update {
-            key: keys::daily_aggregate(site, at.0.div_euclid(MILLIS_PER_DAY)),
-            update: Update {
-                add,
-                ..Update::default()
-            },
-            condition: None,
-        });
+    let mut total_add = counter_adds(&all_days);
+    for (name, change) in SCORE_SUM_ATTRS.iter().zip(counters.score_sums) {
+        if change != 0 {
+            total_add.push(((*name).to_owned(), change));
+        }
     }
     if !total_add.is_empty() {
-        updates.push(TransactItem::Update {
-            key: Key::new(keys::aggregates_partition(site), TOTAL_SK),
-            update: Update {
-                add: total_add,
-                ..Update::default()
-            },
-            condition: None,
-        });
+        updates.push(add_to(
+            Key::new(keys::aggregates_partition(site), TOTAL_SK),
+            total_add,
+        ));
     }
-    for (path, views) in &delta.pages {
-        updates.push(TransactItem::Update {
-            key: keys::page_counter(site, path),
-            update: Update {
-                add: vec![("views".to_owned(), saturating_i64(*views))],
-                ..Update::default()
-            },
-            condition: None,
-        });
+    for (path, views) in &counters.pages {
+        updates.push(add_to(
+            keys::page_counter(site, path),
+            vec![("views".to_owned(), saturating_i64(*views))],
+        ));
+    }
+    for (id, observation) in &counters.friction {
+        updates.push(counter_update(
+            keys::friction_partition(site),
+            id,
+            serde_plain(&observation.kind),
+            &observation.page,
+            ("element", &observation.element),
+            observation.count,
+            observation.last_seen,
+        ));
+    }
+    for (id, observation) in &counters.intent {
+        updates.push(counter_update(
+            keys::intent_partition(site),
+            id,
+            serde_plain(&observation.kind),
+            &observation.page,
+            ("detail", &observation.detail),
+            observation.count,
+            observation.last_seen,
+        ));
     }
     updates
 }
 
-fn friction_update(site: &SiteId, observation: &FrictionObservation) -> TransactItem {
-    counter_update(
-        keys::friction_partition(site),
-        serde_plain(&observation.kind),
-        &observation.page,
-        ("element", &observation.element),
-        observation.count,
-        observation.last_seen,
-    )
+fn counter_adds(counts: &[u64; 7]) -> Vec<(String, i64)> {
+    COUNTER_ATTRS
+        .iter()
+        .zip(counts)
+        .filter(|(_, count)| **count > 0)
+        .map(|(name, count)| ((*name).to_owned(), saturating_i64(*count)))
+        .collect()
 }
 
-fn intent_update(site: &SiteId, observation: &IntentObservation) -> TransactItem {
-    counter_update(
-        keys::intent_partition(site),
-        serde_plain(&observation.kind),
-        &observation.page,
-        ("detail", &observation.detail),
-        observation.count,
-        observation.last_seen,
-    )
+fn add_to(key: Key, add: Vec<(String, i64)>) -> TransactItem {
+    TransactItem::Update {
+        key,
+        update: Update {
+            add,
+            ..Update::default()
+        },
+        condition: None,
+    }
 }
 
-/// Adds `count` to the counter of (kind, page, detail) in `partition`, creating it if needed.
+pub(super) fn friction_id(observation: &FrictionObservation) -> String {
+    stable_id(&[
+        &serde_plain(&observation.kind),
+        &observation.page,
+        &observation.element,
+    ])
+}
+
+pub(super) fn intent_id(observation: &IntentObservation) -> String {
+    stable_id(&[
+        &serde_plain(&observation.kind),
+        &observation.page,
+        &observation.detail,
+    ])
+}
+
+/// Adds `count` to the counter `id` (of kind, page, detail) in `partition`, creating it if needed.
 fn counter_update(
     partition: String,
+    id: &str,
     kind: String,
     page: &str,
     (detail_name, detail): (&str, &str),
@@ -201,7 +206,7 @@ fn counter_update(
     last_seen: Millis,
 ) -> TransactItem {
     TransactItem::Update {
-        key: Key::new(partition, stable_id(&[&kind, page, detail])),
+        key: Key::new(partition, id),
         update: Update {
             set: vec![
                 ("page".to_owned(), Value::S(page.to_owned())),
@@ -225,17 +230,13 @@ fn serde_plain<T: Serialize>(value: &T) -> String {
 }
 
 /// A short id that is the same for the same parts on every host.
-fn stable_id(parts: &[&str]) -> String {
+pub(super) fn stable_id(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
     hex::encode(&hasher.finalize()[..12])
-}
-
-fn tenths(score: f64) -> i64 {
-    (score * 10.0).round() as i64
 }
 
 fn saturating_i64(count: u64) -> i64 {
