@@ -61,6 +61,14 @@ async fn poison_fails_alone_and_redelivery_changes_nothing(table: Arc<dyn Table>
     let again = invoke(&deps).await;
     assert_eq!(again["batchItemFailures"], response["batchItemFailures"]);
     assert_eq!(scores_and_counters(&table).await, first);
+
+    // The site counters are still pending; rolling them up changes no figure.
+    let repo = BehaviorRepo::new(table.clone());
+    let site = SiteId::parse("demo").unwrap();
+    assert!(!repo.pending_counters(&site).await.unwrap().is_empty());
+    while repo.roll_up(&site).await.unwrap() > 0 {}
+    assert!(repo.pending_counters(&site).await.unwrap().is_empty());
+    assert_eq!(scores_and_counters(&table).await, first);
 }
 
 #[tokio::test]
