@@ -92,7 +92,9 @@ _moto_start() {
 # Stops the server this file started and removes its log (safe to call twice).
 stop_moto() {
     if [[ -n "${MOTO_PID:-}" ]]; then
-        kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+        # `wait` returns the killed server's status (143): under `set -e` that would end the
+        # calling trap here, before the log is removed and any chained trap runs.
+        { kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null; } || true
         MOTO_PID=
     fi
     if [[ -n "${MOTO_LOG:-}" ]]; then
