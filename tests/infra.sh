@@ -32,25 +32,11 @@ _infra_fail() {
 
 # Installs cfn-lint into its virtualenv unless a finished install is already there.
 _infra_install() {
-    local cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
-    CFN_LINT_VENV="$cache/cfn-lint-$CFN_LINT_VERSION"
-    if [[ -x "$CFN_LINT_VENV/bin/cfn-lint" && -f "$CFN_LINT_VENV/.installed" ]]; then
-        return 0
-    fi
-    command -v python3 >/dev/null 2>&1 ||
-        { _infra_fail "python3 is required to lint the SAM template (install Python 3.9 or later)"; return 1; }
-    mkdir -p "$cache" || { _infra_fail "cannot create the tools cache $cache"; return 1; }
-    rm -rf "$CFN_LINT_VENV"
-    printf 'tests/infra.sh: installing cfn-lint==%s into %s (once)\n' \
-        "$CFN_LINT_VERSION" "$CFN_LINT_VENV" >&2
-    python3 -m venv "$CFN_LINT_VENV" ||
-        { _infra_fail "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"; return 1; }
-    "$CFN_LINT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "cfn-lint==$CFN_LINT_VERSION" ||
-        { _infra_fail "pip could not install cfn-lint==$CFN_LINT_VERSION (network? see the pip output above)"; return 1; }
-    [[ -x "$CFN_LINT_VENV/bin/cfn-lint" ]] ||
-        { _infra_fail "the cfn-lint install has no cfn-lint executable"; return 1; }
-    touch "$CFN_LINT_VENV/.installed"
+    # shellcheck source=tests/lib/venv.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/lib/venv.sh" ||
+        { _infra_fail "cannot read tests/lib/venv.sh"; return 1; }
+    CFN_LINT_VENV=$(pinned_venv tests/infra.sh cfn-lint "$CFN_LINT_VERSION" "cfn-lint==$CFN_LINT_VERSION" cfn-lint) ||
+        return 1
 }
 
 _infra_lint() {

@@ -27,25 +27,10 @@ _moto_fail() {
 
 # Installs moto into its virtualenv unless a finished install is already there.
 _moto_install() {
-    local cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
-    MOTO_VENV="$cache/moto-$MOTO_VERSION"
-    if [[ -x "$MOTO_VENV/bin/moto_server" && -f "$MOTO_VENV/.installed" ]]; then
-        return 0
-    fi
-    command -v python3 >/dev/null 2>&1 ||
-        { _moto_fail "python3 is required to run the AWS emulator (install Python 3.9 or later)"; return 1; }
-    mkdir -p "$cache" || { _moto_fail "cannot create the tools cache $cache"; return 1; }
-    rm -rf "$MOTO_VENV"
-    printf 'tests/aws/moto.sh: installing moto[server]==%s into %s (about a minute, once)\n' \
-        "$MOTO_VERSION" "$MOTO_VENV" >&2
-    python3 -m venv "$MOTO_VENV" ||
-        { _moto_fail "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"; return 1; }
-    "$MOTO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "moto[server]==$MOTO_VERSION" ||
-        { _moto_fail "pip could not install moto[server]==$MOTO_VERSION (network? see the pip output above)"; return 1; }
-    [[ -x "$MOTO_VENV/bin/moto_server" ]] ||
-        { _moto_fail "the moto install has no moto_server executable"; return 1; }
-    touch "$MOTO_VENV/.installed"
+    # shellcheck source=tests/lib/venv.sh
+    source "$_MOTO_DIR/../lib/venv.sh" || { _moto_fail "cannot read tests/lib/venv.sh"; return 1; }
+    MOTO_VENV=$(pinned_venv tests/aws/moto.sh moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION" moto_server) ||
+        return 1
 }
 
 # A loopback port nobody listens on right now.
