@@ -6,5 +6,6 @@ mod behavior;
 mod foundation;
 mod sales_forecast;
 mod sales_pipelines_deals;
+mod segments;
 mod sites_audit;
 mod support;
