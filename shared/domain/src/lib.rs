@@ -7,6 +7,7 @@
 
 pub mod bots;
 pub mod deals;
+pub mod engine;
 pub mod event;
 pub mod ingest;
 pub mod message;
