@@ -11,6 +11,7 @@ pub mod auth;
 mod behavior;
 pub mod caller;
 pub mod config;
+mod contacts;
 pub mod envelope;
 pub mod error;
 pub mod extract;

@@ -10,7 +10,7 @@ use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use crm_store::clock::Clock;
-use crm_store::repo::crm::AuditRepo;
+use crm_store::repo::crm::{AuditRepo, ContactRepo};
 use crm_store::repo::{BehaviorRepo, SiteRepo};
 use crm_store::table::Table;
 use utoipa::OpenApi;
@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::auth::{TokenVerifier, require_token};
 use crate::error::ApiError;
 use crate::openapi::{self, ApiDoc, OpenApiJson};
-use crate::{audit, behavior, sales, sites};
+use crate::{audit, behavior, contacts, sales, sites};
 
 /// Everything the handlers need, built once per process.
 #[derive(Clone)]
@@ -29,6 +29,7 @@ pub struct AdminState {
     pub behavior: BehaviorRepo,
     pub sites: SiteRepo,
     pub audit: AuditRepo,
+    pub contacts: ContactRepo,
     pub tokens: TokenVerifier,
     pub clock: Arc<dyn Clock>,
 }
@@ -39,6 +40,7 @@ impl AdminState {
             behavior: BehaviorRepo::new(table.clone()),
             sites: SiteRepo::new(table.clone()),
             audit: AuditRepo::new(table.clone()),
+            contacts: ContactRepo::new(table.clone()),
             table,
             tokens,
             clock,
@@ -48,7 +50,7 @@ impl AdminState {
 
 /// The routes under `/api/admin`, each with its OpenAPI operation.
 fn admin_routes() -> OpenApiRouter<AdminState> {
-    sales::register(OpenApiRouter::new())
+    contacts::register(sales::register(OpenApiRouter::new()))
         .routes(routes!(behavior::dashboard))
         .routes(routes!(behavior::list_visitors))
         .routes(routes!(behavior::get_visitor))

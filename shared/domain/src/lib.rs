@@ -6,8 +6,8 @@
 //! it compiles to `wasm32-unknown-unknown` so the edge worker runs exactly the same code.
 
 pub mod bots;
+pub mod contacts;
 pub mod deals;
-pub mod engine;
 pub mod event;
 pub mod ingest;
 pub mod message;

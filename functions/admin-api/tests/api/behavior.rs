@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{NOW, TestApp};
 
-fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
+pub fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
     BeaconEnvelope {
         v: 1,
         id: format!("msg-{visitor}"),
@@ -27,7 +27,7 @@ fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
     }
 }
 
-fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
+pub fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
     let events: Vec<Value> = paths
         .iter()
         .enumerate()

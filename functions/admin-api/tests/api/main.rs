@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod behavior;
+mod contact_activity;
+mod contact_privacy;
+mod contacts;
 mod foundation;
 mod sales_forecast;
 mod sales_pipelines_deals;

@@ -3,8 +3,8 @@
 //!
 //! - `admin`: everything, including sites, the audit log and GDPR erase.
 //! - `sales_manager`: everything on CRM data except sites, the audit log and erase.
-//! - `sales_rep`: reads and creates contacts, leads and deals; updates only records it owns;
-//!   never deletes; forecast of its own deals; reads pipelines and behavior.
+//! - `sales_rep`: reads and creates contacts, leads and deals; updates only records it owns
+//!   and logs interactions only on contacts it owns; never deletes; forecast of its own deals; reads pipelines and behavior.
 //! - `customer_success`: reads contacts, leads, deals and pipelines; updates contacts' health
 //!   inputs; reads and logs interactions; reads behavior.
 
@@ -103,8 +103,10 @@ pub fn access(role: Role, action: Action, resource: Resource) -> Access {
             _ => Access::All,
         },
         Role::SalesRep => match (action, resource) {
-            (Read | Create, Contact | Lead | Deal | Interaction) => Access::All,
-            (Update | UpdateHealth, Contact | Lead | Deal | Interaction) => Access::Own,
+            (Read | Create, Contact | Lead | Deal) | (Read, Interaction) => Access::All,
+            // Logging an interaction changes the contact's history: its owner's to write.
+            (Create | Update | UpdateHealth, Interaction) => Access::Own,
+            (Update | UpdateHealth, Contact | Lead | Deal) => Access::Own,
             (Read, Pipeline | Behavior) => Access::All,
             (Read, Forecast) => Access::Own,
             _ => Access::Denied,

@@ -52,3 +52,68 @@ pub fn person_ref(contact: &str, target: &Key) -> Key {
 }
 
 pub const PERSON_REF_SK_PREFIX: &str = "REF#";
+
+/// The contact's copy listed in creation order (GSI1 `CONTACTS#CREATED` / `{id}`: UUIDv7 ids
+/// sort by creation time).
+pub fn contact_by_created(contact: &str) -> Key {
+    Key::new(contact_partition(contact), "BY_CREATED")
+}
+
+/// GSI1 partitions and GSI2 partition of the contact lists, one per sort order.
+pub const CONTACTS_BY_SCORE_INDEX: &str = "CONTACTS#SCORE";
+pub const CONTACTS_BY_CREATED_INDEX: &str = "CONTACTS#CREATED";
+pub const CONTACTS_BY_UPDATED_INDEX: &str = "CONTACTS#UPDATED";
+
+/// `{lead score, 3 digits}#{id}`: descending order is highest score first.
+pub fn score_sort_key(score: u8, contact: &str) -> String {
+    format!("{score:03}#{contact}")
+}
+
+/// The uniqueness claim of an email: `CEMAIL#{sha256 of the lowercased email}` / `CLAIM`, holding
+/// the contact id. Hashed so the key itself carries no address.
+pub fn email_claim(normalized_email: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(normalized_email.as_bytes());
+    Key::new(format!("CEMAIL#{}", hex::encode(digest)), "CLAIM")
+}
+
+/// A scheduled follow-up: GSI1 `LEADS#FOLLOWUP` / `{due ms}#{id}`.
+pub fn follow_up(contact: &str) -> Key {
+    Key::new(contact_partition(contact), "FOLLOWUP")
+}
+
+pub const FOLLOW_UPS_INDEX: &str = "LEADS#FOLLOWUP";
+
+pub const INTERACTION_SK_PREFIX: &str = "I#";
+pub const TIMELINE_SK_PREFIX: &str = "T#";
+
+pub fn interaction(contact: &str, at: Millis, id: &str) -> Key {
+    Key::new(
+        contact_partition(contact),
+        format!("{INTERACTION_SK_PREFIX}{}#{id}", padded_millis(at)),
+    )
+}
+
+pub fn timeline(contact: &str, at: Millis, id: &str) -> Key {
+    Key::new(
+        contact_partition(contact),
+        format!("{TIMELINE_SK_PREFIX}{}#{id}", padded_millis(at)),
+    )
+}
+
+/// GSI1 partition of every lifecycle transition, by time (the lifecycle analytics).
+pub const TRANSITIONS_INDEX: &str = "CRM#TRANSITIONS";
+
+/// Contacts per lifecycle stage, counted in shards so no single item takes every write.
+pub const LIFECYCLE_SHARDS: u8 = 8;
+
+pub fn lifecycle_shard(shard: u8) -> Key {
+    Key::new("CRM#LIFECYCLE", format!("SHARD#{shard}"))
+}
+
+pub fn lifecycle_shard_of(contact: &str) -> Key {
+    let sum = contact
+        .bytes()
+        .fold(0u32, |sum, byte| sum.wrapping_add(u32::from(byte)));
+    lifecycle_shard((sum % u32::from(LIFECYCLE_SHARDS)) as u8)
+}

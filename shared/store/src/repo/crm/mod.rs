@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod change;
+pub mod contacts;
 pub mod deals;
 pub mod keys;
 pub mod person;
@@ -20,9 +21,12 @@ pub mod record;
 pub mod sales_keys;
 pub mod scan;
 pub mod segments;
+pub mod timeline;
 
 pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use change::{Change, CommitError, Expect, commit};
+pub use contacts::{ContactRepo, ContactSort, ContactWrite};
 pub use person::{OnErase, PersonRef};
 pub use record::{Versioned, read_record, record_item};
-pub use scan::{FilteredPage, filtered_page};
+pub use scan::{FilteredPage, delete_all, filtered_page, read_partition};
+pub use timeline::TimelineEntry;

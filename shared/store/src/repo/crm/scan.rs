@@ -5,7 +5,10 @@
 //! `next` is still set; no request ever reads more than `max_examined` items.
 
 use crate::cursor::{Position, encode};
-use crate::table::{Cursor, Item, MAX_QUERY_LIMIT, Query, Table, TableError};
+use crate::table::{
+    Cursor, Item, Key, MAX_BATCH_WRITE, MAX_QUERY_LIMIT, Query, SortKeyCondition, Table,
+    TableError, WriteRequest,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilteredPage {
@@ -74,4 +77,48 @@ fn cursor_after(query: &Query, item: &Item) -> Cursor {
         }
     };
     encode(&position)
+}
+
+/// Every item of one partition, refusing partitions beyond `max_items` rather than reading
+/// without bound (GDPR export and erase of one person).
+pub async fn read_partition(
+    table: &dyn Table,
+    pk: &str,
+    max_items: usize,
+) -> Result<Vec<Item>, TableError> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query {
+                index: None,
+                pk: pk.to_owned(),
+                sk: SortKeyCondition::Any,
+                forward: true,
+                limit: MAX_QUERY_LIMIT,
+                cursor,
+            })
+            .await?;
+        items.extend(page.items);
+        if items.len() > max_items {
+            return Err(TableError::Invalid(format!(
+                "partition {pk} holds more than {max_items} items"
+            )));
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Deletes `keys` in batches (not atomic: callers make the deletion safe to repeat).
+pub async fn delete_all(table: &dyn Table, keys: Vec<Key>) -> Result<(), TableError> {
+    let mut requests: Vec<WriteRequest> = keys.into_iter().map(WriteRequest::Delete).collect();
+    while !requests.is_empty() {
+        let rest = requests.split_off(requests.len().min(MAX_BATCH_WRITE));
+        table.batch_write(requests).await?;
+        requests = rest;
+    }
+    Ok(())
 }

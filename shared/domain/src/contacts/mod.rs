@@ -1,0 +1,16 @@
+//! Contacts: the person record, its validation, lifecycle stage rules, interactions and the
+//! mapping of CSV rows. Pure: ids and `now` come from the caller.
+
+pub mod contact;
+pub mod csv_row;
+pub mod email;
+pub mod interaction;
+pub mod lifecycle;
+pub mod score;
+pub mod validate;
+
+pub use contact::{Contact, ContactPatch, CustomValue, FollowUp, Qualification, VisitorLink};
+pub use email::Email;
+pub use interaction::{Interaction, InteractionInput, InteractionKind};
+pub use lifecycle::{LifecycleStage, Transition};
+pub use validate::{Problems, apply_patch};
