@@ -140,6 +140,10 @@ describe('the demo shop against a real crm-local', () => {
     for (const { path, bytes } of files) {
       for (const secret of secrets) assert.equal(bytes.indexOf(secret), -1, `${path} contains ${secret}`);
     }
+    // The store deflates raw events: read it through `crm-local dump`, which inflates them.
+    const dump = await server.dump();
+    assert.ok(dump.includes('/demo/pricing.html') && dump.includes('"E#'), 'the dump shows the raw events');
+    for (const secret of secrets) assert.ok(!dump.includes(secret.toString()), `the store keeps ${secret}`);
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(await context.cookies(), [], 'no cookie');
 

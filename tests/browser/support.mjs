@@ -178,7 +178,9 @@ export async function startCrmLocal() {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   };
-  return { base, dataDir, api, stop, output: () => output };
+  /** Every item of the store as `crm-local dump` prints it (deflated values inflated). */
+  const dump = async () => (await run(binary, ['dump', '--data-dir', dataDir], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  return { base, dataDir, api, dump, stop, output: () => output };
 }
 
 async function freePort() {

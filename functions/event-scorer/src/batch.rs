@@ -1,4 +1,5 @@
-//! One batch: parse, group per visitor, apply each group, report per-message failures.
+//! One batch: parse, group per visitor, fold every group, commit the folds together, roll up
+//! the sites' pending counters when due, and report per-message failures.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use crm_domain::message::{BeaconEnvelope, QueueMessage};
 use crm_domain::scoring::SiteDelta;
 use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteId};
+use crm_domain::time::Millis;
 use crm_store::clock::Clock;
 use crm_store::repo::behavior::RollUpPolicy;
 use crm_store::repo::{BehaviorRepo, SiteRepo};
@@ -43,12 +45,33 @@ pub struct BatchReport {
 
 pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> BatchReport {
     let behavior = BehaviorRepo::new(deps.table.clone());
-    let sites = SiteRepo::new(deps.table.clone());
     let now = deps.clock.now();
     let mut report = BatchReport::default();
+    let groups = group_by_visitor(&behavior, messages, &mut report).await;
+    let retained =
+        retention_of_groups(&SiteRepo::new(deps.table.clone()), &groups, &mut report).await;
+    fold_and_commit(&behavior, &groups, &retained, now, &mut report).await;
+    roll_up_sites(&behavior, &groups, now).await;
+    tracing::info!(
+        messages = messages.len(),
+        applied = report.applied,
+        duplicates = report.duplicates,
+        poison = report.poison,
+        failed = report.failed.len(),
+        "batch processed"
+    );
+    report
+}
+
+/// Beacons grouped per (site, visitor) in arrival order; poison messages reported failed and
+/// bot reports counted on the way.
+async fn group_by_visitor(
+    behavior: &BehaviorRepo,
+    messages: &[IncomingMessage],
+    report: &mut BatchReport,
+) -> Vec<VisitorGroup> {
     let mut groups: Vec<VisitorGroup> = Vec::new();
     let mut group_of: HashMap<(SiteId, String), usize> = HashMap::new();
-
     for message in messages {
         match QueueMessage::from_json(&message.body) {
             Err(error) => {
@@ -80,34 +103,52 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
             }
         }
     }
+    groups
+}
 
-    let mut retention_days: HashMap<SiteId, u32> = HashMap::new();
-    let mut usable_groups = Vec::with_capacity(groups.len());
+/// Each group's site retention, as (group position, days); a group whose site cannot be read
+/// is reported failed and left out.
+async fn retention_of_groups(
+    sites: &SiteRepo,
+    groups: &[VisitorGroup],
+    report: &mut BatchReport,
+) -> Vec<(usize, u32)> {
+    let mut days_of_site: HashMap<&SiteId, u32> = HashMap::new();
+    let mut retained = Vec::with_capacity(groups.len());
     for (index, group) in groups.iter().enumerate() {
-        let Some((_, first)) = group.members.first() else {
+        let Some(site) = group.site() else {
             continue;
         };
-        let retention = match retention_days.get(&first.site) {
+        let days = match days_of_site.get(site) {
             Some(days) => *days,
-            None => match sites.get(&first.site).await {
-                Ok(site) => {
-                    let days = site.map_or(DEFAULT_RETENTION_DAYS, |site| site.retention_days);
-                    retention_days.insert(first.site.clone(), days);
+            None => match sites.get(site).await {
+                Ok(stored) => {
+                    let days = stored.map_or(DEFAULT_RETENTION_DAYS, |site| site.retention_days);
+                    days_of_site.insert(site, days);
                     days
                 }
                 Err(error) => {
-                    tracing::warn!(site = %first.site, %error, "site lookup failed");
+                    tracing::warn!(%site, %error, "site lookup failed");
                     report.failed.extend(group.transport_ids());
                     continue;
                 }
             },
         };
-        usable_groups.push((index, retention));
+        retained.push((index, days));
     }
+    retained
+}
 
-    // A visitor's envelopes fold together, at most MAX_ENVELOPES_PER_FOLD at a time so one
-    // fold always fits a transaction; a visitor with more gets further rounds, each folding
-    // from what the previous round committed.
+/// Folds every group and commits the folds together. A visitor's envelopes fold together, at
+/// most MAX_ENVELOPES_PER_FOLD at a time so one fold always fits a transaction; a visitor with
+/// more gets further rounds, each folding from what the previous round committed.
+async fn fold_and_commit(
+    behavior: &BehaviorRepo,
+    groups: &[VisitorGroup],
+    retained: &[(usize, u32)],
+    now: Millis,
+    report: &mut BatchReport,
+) {
     let rounds = groups
         .iter()
         .map(|group| group.members.len().div_ceil(MAX_ENVELOPES_PER_FOLD))
@@ -116,7 +157,7 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
     let mut failed_groups: Vec<usize> = Vec::new();
     for round in 0..rounds {
         let mut folds = Vec::new();
-        for (index, retention) in &usable_groups {
+        for (index, retention_days) in retained {
             if failed_groups.contains(index) {
                 continue;
             }
@@ -129,7 +170,7 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
             };
             let envelopes: Vec<&BeaconEnvelope> =
                 part.iter().map(|(_, envelope)| envelope).collect();
-            match PreparedFold::prepare(&behavior, *index, envelopes, *retention, now).await {
+            match PreparedFold::prepare(behavior, *index, envelopes, *retention_days, now).await {
                 Ok(prepared) => folds.push(prepared),
                 Err(error) => {
                     tracing::warn!(%error, "visitor state not read");
@@ -137,7 +178,7 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
                 }
             }
         }
-        for (index, result) in commit_all(&behavior, folds, now).await {
+        for (index, result) in commit_all(behavior, folds, now).await {
             match result {
                 GroupResult::Committed {
                     applied,
@@ -157,34 +198,23 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
     for index in failed_groups {
         report.failed.extend(groups[index].transport_ids());
     }
+}
 
-    let mut rolled_sites: Vec<&SiteId> = Vec::new();
-    for (index, _) in &usable_groups {
-        let Some((_, first)) = groups[*index].members.first() else {
-            continue;
-        };
-        if rolled_sites.contains(&&first.site) {
-            continue;
-        }
-        rolled_sites.push(&first.site);
-        // Counters already committed as pending stay exact for readers; a failed roll-up only
-        // leaves them pending a little longer.
+/// Rolls up the pending counters of every site the batch touched, when due. Counters already
+/// committed as pending stay exact for readers; a failed roll-up only leaves them pending a
+/// little longer.
+async fn roll_up_sites(behavior: &BehaviorRepo, groups: &[VisitorGroup], now: Millis) {
+    let mut sites: Vec<&SiteId> = groups.iter().filter_map(VisitorGroup::site).collect();
+    sites.sort();
+    sites.dedup();
+    for site in sites {
         if let Err(error) = behavior
-            .roll_up_if_due(&first.site, now, RollUpPolicy::default())
+            .roll_up_if_due(site, now, RollUpPolicy::default())
             .await
         {
-            tracing::warn!(site = %first.site, %error, "pending counters not rolled up");
+            tracing::warn!(%site, %error, "pending counters not rolled up");
         }
     }
-    tracing::info!(
-        messages = messages.len(),
-        applied = report.applied,
-        duplicates = report.duplicates,
-        poison = report.poison,
-        failed = report.failed.len(),
-        "batch processed"
-    );
-    report
 }
 
 #[derive(Default)]
@@ -193,6 +223,10 @@ struct VisitorGroup {
 }
 
 impl VisitorGroup {
+    fn site(&self) -> Option<&SiteId> {
+        self.members.first().map(|(_, envelope)| &envelope.site)
+    }
+
     fn transport_ids(&self) -> impl Iterator<Item = String> + '_ {
         self.members
             .iter()

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crm_store::aws::AwsEnvironment;
 use crm_store::clock::SystemClock;
-use crm_store::dynamodb::{Client, DynamoTable, sdk_config};
+use crm_store::dynamodb::{Client, DynamoTable};
 use crm_store::env::StoreConfig;
 use event_scorer::{ScorerDeps, lambda::handle_sqs_event};
 use lambda_runtime::{Error, service_fn};
@@ -13,7 +14,7 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = StoreConfig::from_env()?;
-    let sdk = sdk_config(config.endpoint_url.as_deref()).await;
+    let sdk = AwsEnvironment::from_env()?.sdk_config(config.endpoint_url.as_deref());
     let table = DynamoTable::new(Client::new(&sdk), config.table_name);
     let deps = ScorerDeps {
         table: Arc::new(table),

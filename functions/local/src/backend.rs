@@ -64,9 +64,9 @@ async fn open_embedded(data_dir: &Path) -> anyhow::Result<Backend> {
 #[cfg(feature = "aws")]
 async fn open_aws(table_name: &str, queue_url: &str, aws: &AwsArgs) -> anyhow::Result<Backend> {
     use anyhow::Context;
-    use crm_store::{dynamodb, sqs};
+    use crm_store::{aws::sdk_config_from_chain, dynamodb, sqs};
 
-    let sdk = dynamodb::sdk_config(aws.dynamodb_endpoint.as_deref()).await;
+    let sdk = sdk_config_from_chain(aws.dynamodb_endpoint.as_deref()).await?;
     let dynamo = dynamodb::Client::new(&sdk);
     let sqs_client = sqs::Client::new(&sdk);
     let mut queue_url = queue_url.to_owned();

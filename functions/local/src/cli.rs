@@ -28,6 +28,15 @@ pub enum Command {
     Token(TokenArgs),
     /// Run one scheduled job once against the local store and print what it did.
     Job(JobArgs),
+    /// Print every item of the local store, one JSON object per line, compressed values
+    /// inflated: exactly what the store keeps.
+    Dump(DumpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[arg(long, default_value = "./.crm-data")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 mod assets;
 mod backend;
 pub mod cli;
+mod dump;
 mod ingest;
 mod jobs;
 mod scorer_loop;
@@ -46,6 +47,7 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(cli::Command::Job(args)) => jobs::run_once(args).await,
+        Some(cli::Command::Dump(args)) => dump::print_all(args).await,
         None => {
             let config = cli.serve.into_config()?;
             let running = server::start(config).await?;

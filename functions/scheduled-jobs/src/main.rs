@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crm_store::aws::AwsEnvironment;
 use crm_store::clock::SystemClock;
-use crm_store::dynamodb::{Client, DynamoTable, sdk_config};
+use crm_store::dynamodb::{Client, DynamoTable};
 use crm_store::env::StoreConfig;
 use lambda_runtime::{Error, service_fn};
 use scheduled_jobs::JobDeps;
@@ -15,7 +16,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = StoreConfig::from_env()
         .inspect_err(|error| tracing::error!(%error, "bad configuration"))?;
-    let sdk = sdk_config(config.endpoint_url.as_deref()).await;
+    let aws = AwsEnvironment::from_env()
+        .inspect_err(|error| tracing::error!(%error, "bad configuration"))?;
+    let sdk = aws.sdk_config(config.endpoint_url.as_deref());
     let deps = JobDeps {
         table: Arc::new(DynamoTable::new(Client::new(&sdk), config.table_name)),
         clock: Arc::new(SystemClock),

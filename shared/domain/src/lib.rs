@@ -8,6 +8,7 @@
 pub mod bots;
 pub mod contacts;
 pub mod deals;
+pub mod engine;
 pub mod event;
 pub mod ingest;
 pub mod message;

@@ -16,6 +16,8 @@ pub mod table;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+pub mod aws;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "sqs")]

@@ -1,8 +1,8 @@
 //! The production `Queue` adapter: [`SqsQueue`] implements the port on an SQS standard queue
 //! with `aws-sdk-sqs`, passing the same conformance suite as the SQLite queue.
 //!
-//! One idea per file: [`sdk_config`] loads the AWS configuration (the `dynamodb`
-//! module's), `batches` checks and splits sends as SQS requires, `errors` maps SQS's errors
+//! One idea per file: [`sdk_config`] (re-exported from [`crate::aws`]) loads the AWS
+//! configuration, `batches` checks and splits sends as SQS requires, `errors` maps SQS's errors
 //! to the port's, `setup` creates a queue and its dead-letter queue, `queue` is the adapter.
 //!
 //! ```no_run
@@ -19,16 +19,9 @@
 mod batches;
 mod errors;
 mod queue;
-// The AWS configuration is the `dynamodb` module's; compiled here only when that module is not.
-#[cfg(not(feature = "dynamodb"))]
-#[path = "../dynamodb/sdk.rs"]
-mod sdk;
 mod setup;
 
-#[cfg(feature = "dynamodb")]
-pub use crate::dynamodb::{DEFAULT_REGION, sdk_config};
+pub use crate::aws::{DEFAULT_REGION, sdk_config};
 pub use aws_sdk_sqs::Client;
 pub use queue::SqsQueue;
-#[cfg(not(feature = "dynamodb"))]
-pub use sdk::{DEFAULT_REGION, sdk_config};
 pub use setup::create_queue_with_dead_letter_if_missing;
