@@ -1,43 +1,9 @@
 //! The behavior routes over scored beacons: visitors, dashboard, friction points, pagination.
 
 use axum::http::StatusCode;
-use crm_domain::message::{BeaconEnvelope, Consent, VisitorKeyKind};
-use crm_domain::site::SiteId;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{NOW, TestApp};
-
-pub fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
-    BeaconEnvelope {
-        v: 1,
-        id: format!("msg-{visitor}"),
-        site: SiteId::parse("demo").unwrap(),
-        visitor: visitor.to_owned(),
-        visitor_kind: VisitorKeyKind::FirstParty,
-        session: format!("session-{visitor}"),
-        received_at: NOW,
-        country: None,
-        consent: Consent {
-            analytics: true,
-            marketing: false,
-        },
-        events: serde_json::from_value(events).unwrap(),
-        rejected: 0,
-        identify: None,
-    }
-}
-
-pub fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
-    let events: Vec<Value> = paths
-        .iter()
-        .enumerate()
-        .map(|(index, path)| {
-            json!({"id": format!("{visitor}-{index}"), "t": "page_view", "ts": NOW.0 - 1000 + index as i64,
-                   "url": format!("https://shop.example{path}"), "path": path})
-        })
-        .collect();
-    envelope(visitor, Value::Array(events))
-}
+use crate::support::{NOW, TestApp, envelope, page_views};
 
 #[tokio::test]
 async fn a_missing_or_unknown_site_is_a_clear_error() {

@@ -2,57 +2,11 @@
 
 use admin_api::Role;
 use axum::http::StatusCode;
-use crm_store::repo::codec::decode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::behavior::page_views;
 use crate::contacts::create;
+use crate::scenarios::{self, person_with_history};
 use crate::support::{TestApp, token_for};
-
-/// Every item as text: keys, attributes and decoded `data` (which may be deflated).
-async fn store_text(app: &TestApp) -> Vec<String> {
-    app.all_items()
-        .await
-        .into_iter()
-        .map(|item| {
-            let data = decode::<Value>(&item)
-                .map(|value| value.to_string())
-                .unwrap_or_default();
-            format!("{item:?} {data}")
-        })
-        .collect()
-}
-
-async fn person_with_history(app: &TestApp) -> String {
-    app.score(vec![page_views("visitor-ann", &["/", "/pricing"])])
-        .await;
-    let contact = create(
-        app,
-        json!({"email": "Ann.Secret@Example.com", "first_name": "Annabelle", "last_name": "Zyx",
-               "linked_visitors": [{"site": "demo", "visitor": "visitor-ann"}]}),
-    )
-    .await;
-    let id = contact["id"].as_str().unwrap().to_owned();
-    app.admin(
-        "PATCH",
-        &format!("/api/admin/crm/contacts/{id}"),
-        &json!({"company": "Annabelle Inc"}),
-    )
-    .await;
-    app.admin(
-        "POST",
-        &format!("/api/admin/crm/contacts/{id}/interactions"),
-        &json!({"kind": "email", "subject": "hello Annabelle"}),
-    )
-    .await;
-    app.admin(
-        "PUT",
-        &format!("/api/admin/crm/contacts/{id}/lifecycle"),
-        &json!({"stage": "customer", "reason": "Annabelle signed"}),
-    )
-    .await;
-    id
-}
 
 #[tokio::test]
 async fn a_personal_data_export_holds_everything_including_web_behavior() {
@@ -86,76 +40,7 @@ async fn a_personal_data_export_holds_everything_including_web_behavior() {
 
 #[tokio::test]
 async fn erase_leaves_no_trace_of_the_person_anywhere_in_the_store() {
-    let app = TestApp::new().await;
-    let id = person_with_history(&app).await;
-    let secrets = [
-        "ann.secret@example.com",
-        "annabelle",
-        "zyx",
-        "visitor-ann",
-        id.to_lowercase().as_str(),
-    ]
-    .map(str::to_owned);
-    let before = store_text(&app).await;
-    assert!(
-        before
-            .iter()
-            .any(|text| text.to_lowercase().contains("visitor-ann"))
-    );
-
-    let rep = token_for("m", Role::SalesManager);
-    assert_eq!(
-        app.request(
-            "POST",
-            &format!("/api/admin/crm/contacts/{id}/erase"),
-            Some(&rep)
-        )
-        .await
-        .0,
-        StatusCode::FORBIDDEN
-    );
-    let erased = app
-        .admin(
-            "POST",
-            &format!("/api/admin/crm/contacts/{id}/erase"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
-    assert_eq!(erased.body["data"]["removed"]["contacts"], 1);
-
-    for text in store_text(&app).await {
-        let lower = text.to_lowercase();
-        for secret in &secrets {
-            assert!(
-                !lower.contains(secret.as_str()),
-                "{secret} survives in {text}"
-            );
-        }
-    }
-    let (status, _) = app.get(&format!("/api/admin/crm/contacts/{id}")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, audit) = app.get("/api/admin/audit?limit=200").await;
-    let erase = audit["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "erase")
-        .unwrap();
-    assert_eq!(erase["actor"], "admin-1");
-    assert!(erase["entity_id"].as_str().unwrap().starts_with("erased-"));
-    assert_eq!(
-        app.admin(
-            "POST",
-            &format!("/api/admin/crm/contacts/{id}/erase"),
-            &json!({})
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
-    // The address can be used again.
-    create(&app, json!({"email": "ann.secret@example.com"})).await;
+    scenarios::erase_leaves_no_trace(&TestApp::new().await).await;
 }
 
 #[tokio::test]

@@ -5,13 +5,9 @@ use admin_api::Role;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::scenarios;
+pub use crate::scenarios::create;
 use crate::support::{TestApp, token_for};
-
-pub async fn create(app: &TestApp, body: Value) -> Value {
-    let reply = app.admin("POST", "/api/admin/crm/contacts", &body).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["data"].clone()
-}
 
 fn ids(body: &Value) -> Vec<String> {
     body["data"]
@@ -24,101 +20,12 @@ fn ids(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_contact_is_created_read_patched_replaced_and_deleted() {
-    let app = TestApp::new().await;
-    let created = create(
-        &app,
-        json!({"email": "Ann@Example.com", "first_name": "Ann", "tags": ["vip"],
-               "custom_fields": {"seats": 12, "plan": "pro", "trial": false}}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(id.len(), 36);
-    assert_eq!(&id[14..15], "7", "a UUIDv7");
-    assert_eq!(created["lifecycle_stage"], "lead");
-    assert_eq!(created["owner_id"], "admin-1");
-    assert_eq!(created["version"], 1);
-    assert_eq!(created["custom_fields"]["seats"], 12);
-
-    let uri = format!("/api/admin/crm/contacts/{id}");
-    let read = app.send("GET", &uri, Some(&app.token), &[], None).await;
-    assert_eq!(read.etag(), "\"v1\"");
-
-    let token = app.token.clone();
-    let body = |value: Value| Some(("application/json", value.to_string().into_bytes()));
-    let patched = app
-        .send(
-            "PATCH",
-            &uri,
-            Some(&token),
-            &[("If-Match", "\"v1\"")],
-            body(json!({"company": "Acme", "first_name": null})),
-        )
-        .await;
-    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
-    assert_eq!(patched.etag(), "\"v2\"");
-    assert_eq!(patched.body["data"]["company"], "Acme");
-    assert_eq!(patched.body["data"]["first_name"], Value::Null);
-
-    let stale = app
-        .send(
-            "PUT",
-            &uri,
-            Some(&token),
-            &[("If-Match", "\"v1\"")],
-            body(json!({"email": "ann@example.com"})),
-        )
-        .await;
-    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
-
-    let replaced = app
-        .send(
-            "PUT",
-            &uri,
-            Some(&token),
-            &[("If-Match", "\"v2\"")],
-            body(json!({"email": "ann@example.com", "last_name": "Lee"})),
-        )
-        .await;
-    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
-    assert_eq!(
-        replaced.body["data"]["company"],
-        Value::Null,
-        "PUT clears what it leaves out"
-    );
-    assert_eq!(replaced.body["data"]["tags"], json!([]));
-
-    let deleted = app.send("DELETE", &uri, Some(&token), &[], None).await;
-    assert_eq!(deleted.status, StatusCode::OK);
-    let (status, _) = app.get(&uri).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    // The email is free again.
-    create(&app, json!({"email": "ann@example.com"})).await;
+    scenarios::contact_lifecycle_with_etags(&TestApp::new().await).await;
 }
 
 #[tokio::test]
 async fn emails_are_unique_case_insensitively_on_create_and_update() {
-    let app = TestApp::new().await;
-    create(&app, json!({"email": "ann@example.com"})).await;
-    let other = create(&app, json!({"email": "bob@example.com"})).await;
-    let duplicate = app
-        .admin(
-            "POST",
-            "/api/admin/crm/contacts",
-            &json!({"email": "ANN@example.COM"}),
-        )
-        .await;
-    assert_eq!(duplicate.status, StatusCode::CONFLICT);
-    assert!(duplicate.body["error"]["details"]["email"].is_array());
-    let uri = format!("/api/admin/crm/contacts/{}", other["id"].as_str().unwrap());
-    let taken = app
-        .admin("PATCH", &uri, &json!({"email": "Ann@Example.com"}))
-        .await;
-    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
-    let renamed = app
-        .admin("PATCH", &uri, &json!({"email": "robert@example.com"}))
-        .await;
-    assert_eq!(renamed.status, StatusCode::OK);
-    create(&app, json!({"email": "bob@example.com"})).await;
+    scenarios::emails_are_unique(&TestApp::new().await).await;
 }
 
 #[tokio::test]

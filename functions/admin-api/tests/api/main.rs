@@ -9,6 +9,7 @@ mod contacts;
 mod foundation;
 mod sales_forecast;
 mod sales_pipelines_deals;
+mod scenarios;
 mod segments;
 mod sites_audit;
 mod support;

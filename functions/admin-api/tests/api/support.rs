@@ -7,24 +7,37 @@ use std::sync::Arc;
 use admin_api::{AdminState, Role, TokenIssuer, TokenVerifier};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use crm_domain::message::{BeaconEnvelope, QueueMessage};
+use crm_domain::message::{BeaconEnvelope, Consent, QueueMessage, VisitorKeyKind};
 use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
 use crm_store::clock::FixedClock;
 use crm_store::repo::SiteRepo;
+use crm_store::repo::codec::decode;
 use crm_store::sqlite::SqliteTable;
 use crm_store::table::{Item, Table};
 use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
 pub const NOW: Millis = Millis(1_763_700_000_000);
 
+/// Where the test's items live, so a test can read every one of them.
+pub enum Store {
+    Sqlite(Arc<SqliteTable>),
+    // Built only by tests/aws_api.rs, which shares this file.
+    #[cfg(feature = "aws-tests")]
+    #[allow(dead_code)]
+    Dynamo {
+        client: crm_store::dynamodb::Client,
+        table: String,
+    },
+}
+
 pub struct TestApp {
     pub router: axum::Router,
     pub table: Arc<dyn Table>,
-    pub sqlite: Arc<SqliteTable>,
+    pub store: Store,
     /// An admin's token (subject `admin-1`).
     pub token: String,
 }
@@ -49,7 +62,32 @@ impl Reply {
 impl TestApp {
     pub async fn new() -> TestApp {
         let sqlite = Arc::new(SqliteTable::in_memory().expect("sqlite"));
-        let table: Arc<dyn Table> = sqlite.clone();
+        TestApp::on(sqlite.clone(), Store::Sqlite(sqlite)).await
+    }
+
+    /// A fresh table of its own on the DynamoDB emulator at `CRM_TEST_AWS_ENDPOINT`.
+    #[cfg(feature = "aws-tests")]
+    #[allow(dead_code)]
+    pub async fn on_dynamodb(endpoint: &str) -> TestApp {
+        use crm_store::dynamodb::{self, DynamoTable, create_table_if_missing};
+        let client = dynamodb::Client::new(&dynamodb::sdk_config(Some(endpoint)).await);
+        let name = format!("crm-api-{}", uuid::Uuid::now_v7().simple());
+        let created = create_table_if_missing(&client, &name)
+            .await
+            .expect("create the table");
+        assert!(created, "{name} should not have existed");
+        let table = Arc::new(DynamoTable::new(client.clone(), name.clone()));
+        TestApp::on(
+            table,
+            Store::Dynamo {
+                client,
+                table: name,
+            },
+        )
+        .await
+    }
+
+    async fn on(table: Arc<dyn Table>, store: Store) -> TestApp {
         SiteRepo::new(table.clone())
             .put(&SiteConfig {
                 id: SiteId::parse("demo").expect("site id"),
@@ -68,7 +106,7 @@ impl TestApp {
         TestApp {
             router: admin_api::router(state),
             table,
-            sqlite,
+            store,
             token: token_for("admin-1", Role::Admin),
         }
     }
@@ -147,9 +185,50 @@ impl TestApp {
         self.json(method, uri, &token, body).await
     }
 
-    /// Every item of the store, as the GDPR tests read it.
+    /// Every item of the store as text (keys and attributes), as the GDPR tests read it.
+    pub async fn all_item_texts(&self) -> Vec<String> {
+        match &self.store {
+            Store::Sqlite(sqlite) => sqlite
+                .all_items()
+                .await
+                .expect("dump")
+                .into_iter()
+                .map(|item| {
+                    let data = decode::<Value>(&item)
+                        .map(|value| value.to_string())
+                        .unwrap_or_default();
+                    format!("{item:?} {data}")
+                })
+                .collect(),
+            #[cfg(feature = "aws-tests")]
+            Store::Dynamo { client, table } => {
+                let mut texts = Vec::new();
+                let mut start = None;
+                loop {
+                    let page = client
+                        .scan()
+                        .table_name(table)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .expect("scan");
+                    texts.extend(page.items().iter().map(|item| format!("{item:?}")));
+                    match page.last_evaluated_key() {
+                        Some(key) => start = Some(key.clone()),
+                        None => return texts,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every item of the SQLite store (tests that count items).
     pub async fn all_items(&self) -> Vec<Item> {
-        self.sqlite.all_items().await.expect("dump")
+        match &self.store {
+            Store::Sqlite(sqlite) => sqlite.all_items().await.expect("dump"),
+            #[cfg(feature = "aws-tests")]
+            Store::Dynamo { .. } => panic!("all_items is for the SQLite store"),
+        }
     }
 
     /// Scores beacons through the real scorer so the API reads what production would.
@@ -179,4 +258,36 @@ pub fn wall_clock_seconds() -> i64 {
 
 pub fn token_for(subject: &str, role: Role) -> String {
     TokenIssuer::hs256(SECRET).issue(subject, role, wall_clock_seconds(), 3600)
+}
+
+pub fn envelope(visitor: &str, events: Value) -> BeaconEnvelope {
+    BeaconEnvelope {
+        v: 1,
+        id: format!("msg-{visitor}"),
+        site: SiteId::parse("demo").unwrap(),
+        visitor: visitor.to_owned(),
+        visitor_kind: VisitorKeyKind::FirstParty,
+        session: format!("session-{visitor}"),
+        received_at: NOW,
+        country: None,
+        consent: Consent {
+            analytics: true,
+            marketing: false,
+        },
+        events: serde_json::from_value(events).unwrap(),
+        rejected: 0,
+        identify: None,
+    }
+}
+
+pub fn page_views(visitor: &str, paths: &[&str]) -> BeaconEnvelope {
+    let events: Vec<Value> = paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            json!({"id": format!("{visitor}-{index}"), "t": "page_view", "ts": NOW.0 - 1000 + index as i64,
+                   "url": format!("https://shop.example{path}"), "path": path})
+        })
+        .collect();
+    envelope(visitor, Value::Array(events))
 }
