@@ -9,6 +9,7 @@ use crm_domain::records::{Action, Resource};
 use crm_domain::site::SiteId;
 use crm_store::repo::codec::decode;
 use crm_store::repo::crm::contacts::interaction_item;
+use crm_store::repo::crm::deals::DealRepo;
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
 use crm_store::repo::crm::{AuditEntry, Change, Expect, TimelineEntry, commit};
 use crm_store::repo::keys::padded_millis;
@@ -24,6 +25,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, page_size};
 use crate::routes::AdminState;
 use crate::views::rfc3339;
 
+/// Stage-history events of each of the contact's deals the timeline looks at.
+const DEAL_EVENTS_PER_DEAL: usize = 100;
 /// Sessions of one linked visitor the timeline looks at.
 const SESSIONS_PER_VISITOR: usize = 100;
 
@@ -192,6 +195,23 @@ pub async fn timeline(
         moments.push(Moment {
             at: entry.at.0,
             id: entry.id,
+            view,
+        });
+    }
+    let deal_events = DealRepo::new(state.table.clone())
+        .contact_events(&id, DEAL_EVENTS_PER_DEAL)
+        .await?;
+    for event in deal_events {
+        let kind = serde_json::to_value(event.kind).unwrap_or(Value::Null);
+        let view = json!({
+            "type": "deal_event", "id": format!("{}#{}", event.deal_id, event.at.0),
+            "at": rfc3339(event.at),
+            "summary": format!("deal {}: {}", event.deal_id, kind.as_str().unwrap_or("event")),
+            "detail": event, "actor": event.actor,
+        });
+        moments.push(Moment {
+            at: event.at.0,
+            id: format!("{}#{}", event.deal_id, event.at.0),
             view,
         });
     }

@@ -138,14 +138,15 @@ pub async fn qualify_lead(
 pub struct ConvertBody {
     #[serde(default)]
     reason: Option<String>,
-    /// Creating a deal on conversion: wired once the deals API lands (see docs/crm-api.md).
+    /// A deal to create for the new customer (the body of `POST /crm/deals`; its `contact_id`
+    /// is this contact).
     #[serde(default)]
     deal: Option<Value>,
 }
 
 #[utoipa::path(post, path = "/crm/leads/{id}/convert", tag = "leads",
     params(("id" = String, Path, description = "contact id")),
-    request_body(content = Object, description = "{\"reason\": \"…\"}"),
+    request_body(content = Object, description = "{\"reason\"?: \"…\", \"deal\"?: {the body of POST /crm/deals}}"),
     responses((status = 200, description = "the contact, now a customer", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn convert_lead(
@@ -154,13 +155,12 @@ pub async fn convert_lead(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ConvertBody>,
 ) -> Result<Response, ApiError> {
-    if body.deal.is_some() {
-        return Err(ApiError::Unprocessable {
-            message: "deal: creating a deal on conversion is not available yet; create it with POST /api/admin/crm/deals".to_owned(),
-            details: json!({ "deal": ["not available yet"] }),
-        });
-    }
     let current = lead(&state, &caller, &id).await?;
+    // The deal first: its validation errors must leave the lead as it was.
+    let deal = match body.deal {
+        Some(deal) => Some(create_deal_for(&state, &caller, &id, deal).await?),
+        None => None,
+    };
     let mut updated = current.record.clone();
     updated.qualification = Qualification::Qualified;
     let reason = body
@@ -183,10 +183,38 @@ pub async fn convert_lead(
     )
     .await?;
     let updated = load_contact(&state, &id).await?;
-    Ok(envelope::versioned(
-        contact_view(&updated.record, version),
-        version,
-    ))
+    let mut view = contact_view(&updated.record, version);
+    if let Some(deal) = deal {
+        view["deal"] = deal;
+    }
+    Ok(envelope::versioned(view, version))
+}
+
+/// Creates a deal for `contact` through the deals route itself (same validation, policy and
+/// audit); returns the created deal as the route shows it.
+async fn create_deal_for(
+    state: &AdminState,
+    caller: &Caller,
+    contact: &str,
+    mut deal: Value,
+) -> Result<Value, ApiError> {
+    let Some(fields) = deal.as_object_mut() else {
+        return Err(ApiError::validation("deal", "must be an object"));
+    };
+    fields.insert("contact_id".to_owned(), json!(contact));
+    let input: crm_domain::deals::deal::DealInput = serde_json::from_value(deal)
+        .map_err(|error| ApiError::validation("deal", error.to_string()))?;
+    let response = crate::sales::create_deal(
+        axum::extract::State(state.clone()),
+        caller.clone(),
+        crate::extract::ApiJson(input),
+    )
+    .await?;
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .map_err(ApiError::internal)?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    Ok(body["data"].clone())
 }
 
 #[derive(Debug, Deserialize)]

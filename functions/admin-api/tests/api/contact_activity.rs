@@ -312,3 +312,33 @@ async fn recalculating_without_behavior_data_changes_nothing() {
     assert_eq!(reply.body["data"]["changed"], false);
     assert_eq!(reply.body["data"]["lead_score"], 33);
 }
+
+#[tokio::test]
+async fn converting_with_a_deal_creates_it_for_the_contact_and_the_timeline_shows_it() {
+    let app = TestApp::new().await;
+    let lead = create(&app, json!({"email": "lead@x.io"})).await;
+    let id = lead["id"].as_str().unwrap();
+    let invalid = app
+        .admin(
+            "POST",
+            &format!("/api/admin/crm/leads/{id}/convert"),
+            &json!({"deal": {"title": "Pilot", "amount": "12.5x", "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST, "{}", invalid.text);
+    let (_, still) = app.get(&format!("/api/admin/crm/contacts/{id}")).await;
+    assert_eq!(still["data"]["lifecycle_stage"], "lead", "a refused deal converts nothing");
+
+    let converted = app
+        .admin(
+            "POST",
+            &format!("/api/admin/crm/leads/{id}/convert"),
+            &json!({"deal": {"title": "Pilot", "amount": "1200.00", "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(converted.status, StatusCode::OK, "{}", converted.text);
+    assert_eq!(converted.body["data"]["lifecycle_stage"], "customer");
+    assert_eq!(converted.body["data"]["deal"]["contact_id"], id);
+    let (_, timeline) = app.get(&format!("/api/admin/crm/contacts/{id}/timeline")).await;
+    assert!(kinds(&timeline).contains(&"deal_event".to_owned()), "{timeline}");
+}

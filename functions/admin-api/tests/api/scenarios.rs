@@ -138,6 +138,14 @@ pub async fn person_with_history(app: &TestApp) -> String {
         &json!({"stage": "customer", "reason": "Annabelle signed"}),
     )
     .await;
+    let deal = app
+        .admin(
+            "POST",
+            "/api/admin/crm/deals",
+            &json!({"title": "Annabelle renewal", "amount": "10.00", "currency": "EUR", "contact_id": id}),
+        )
+        .await;
+    assert_eq!(deal.status, StatusCode::CREATED, "{}", deal.text);
     id
 }
 
