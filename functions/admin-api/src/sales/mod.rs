@@ -9,6 +9,7 @@ pub mod deals;
 pub mod forecast;
 pub mod pipelines;
 pub mod segment_members;
+pub mod segment_refresh;
 pub mod segments;
 mod support;
 mod views;
@@ -19,6 +20,7 @@ pub use deals::*;
 pub use forecast::*;
 pub use pipelines::*;
 pub use segment_members::*;
+pub use segment_refresh::*;
 pub use segments::*;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -44,4 +46,5 @@ pub fn register(router: OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState> 
         .routes(routes!(get_segment, update_segment, delete_segment))
         .routes(routes!(list_segment_contacts, add_segment_contacts))
         .routes(routes!(remove_segment_contact))
+        .routes(routes!(refresh_segment))
 }

@@ -530,3 +530,161 @@ async fn admins_and_sales_managers_manage_segments_other_roles_are_403() {
         }
     }
 }
+
+/// Contacts one refresh request reads (`MAX_CONTACTS_PER_REFRESH`, documented in docs/crm-api.md).
+const REFRESH_STEP: usize = 500;
+
+async fn create_contact(app: &TestApp, body: Value) -> String {
+    let reply = app.admin("POST", "/api/admin/crm/contacts", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn refresh(app: &TestApp, id: &str, cursor: Option<&str>) -> Reply {
+    let uri = match cursor {
+        Some(cursor) => format!("{SEGMENTS}/{id}/refresh?cursor={cursor}"),
+        None => format!("{SEGMENTS}/{id}/refresh"),
+    };
+    app.admin("POST", &uri, &json!({})).await
+}
+
+#[tokio::test]
+async fn refreshing_a_dynamic_segment_stores_the_matching_contacts() {
+    let app = TestApp::new().await;
+    let hot_vip = create_contact(
+        &app,
+        json!({"email": "a@example.com", "lead_score": 80, "tags": ["VIP"]}),
+    )
+    .await;
+    let hot_lead = create_contact(&app, json!({"email": "b@example.com", "lead_score": 70})).await;
+    create_contact(
+        &app,
+        json!({"email": "c@example.com", "lead_score": 69, "tags": ["vip"]}),
+    )
+    .await;
+    create_contact(
+        &app,
+        json!({"email": "d@example.com", "lead_score": 90, "lifecycle_stage": "advocacy"}),
+    )
+    .await;
+    let segment = create(
+        &app,
+        json!({"name": "Hot", "kind": "dynamic", "rules": lead_score_rules()}),
+    )
+    .await;
+    let id = segment["id"].as_str().unwrap();
+
+    let first = refresh(&app, id, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["meta"]["complete"], true);
+    assert_eq!(first.body["meta"]["next_cursor"], Value::Null);
+    assert_eq!(
+        first.body["data"]["step"],
+        json!({"examined": 4, "matched": 2, "added": 2, "removed": 0, "complete": true})
+    );
+    assert_eq!(first.body["data"]["segment"]["version"], 2);
+    assert!(first.body["data"]["segment"]["refreshed_at"].is_string());
+    let mut expected = vec![hot_vip.clone(), hot_lead.clone()];
+    expected.sort();
+    assert_eq!(member_pages(&app, id, 50).await.concat(), expected);
+
+    let cooled = app
+        .admin(
+            "PATCH",
+            &format!("/api/admin/crm/contacts/{hot_lead}"),
+            &json!({"lead_score": 10}),
+        )
+        .await;
+    assert_eq!(cooled.status, StatusCode::OK, "{}", cooled.text);
+    let second = refresh(&app, id, None).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.body["data"]["step"]["added"], 0);
+    assert_eq!(second.body["data"]["step"]["removed"], 1);
+    assert_eq!(member_pages(&app, id, 50).await.concat(), [hot_vip]);
+}
+
+#[tokio::test]
+async fn a_refresh_over_more_contacts_than_one_step_reads_continues_by_cursor() {
+    let app = TestApp::new().await;
+    let total = REFRESH_STEP + 3;
+    for n in 0..total {
+        let score = if n % 2 == 0 { 75 } else { 5 };
+        create_contact(
+            &app,
+            json!({"email": format!("p{n}@example.com"), "lead_score": score, "tags": ["vip"]}),
+        )
+        .await;
+    }
+    let segment = create(
+        &app,
+        json!({"name": "Hot", "kind": "dynamic", "rules": lead_score_rules()}),
+    )
+    .await;
+    let id = segment["id"].as_str().unwrap();
+
+    let first = refresh(&app, id, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["meta"]["complete"], false);
+    assert_eq!(first.body["data"]["step"]["examined"], REFRESH_STEP);
+    assert_eq!(first.body["data"]["segment"]["refreshed_at"], Value::Null);
+    let cursor = first.body["meta"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let last = refresh(&app, id, Some(&cursor)).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text);
+    assert_eq!(last.body["meta"]["complete"], true, "{}", last.text);
+    assert_eq!(last.body["data"]["step"]["examined"], 3);
+    assert!(last.body["data"]["segment"]["refreshed_at"].is_string());
+    assert_eq!(
+        member_pages(&app, id, 200).await.concat().len(),
+        total.div_ceil(2)
+    );
+
+    let after_change = refresh(&app, id, Some(&cursor)).await;
+    assert_eq!(
+        after_change.status,
+        StatusCode::CONFLICT,
+        "the segment changed since the refresh began: {}",
+        after_change.text
+    );
+    let tampered = refresh(&app, id, Some("garbage")).await;
+    assert_eq!(
+        tampered.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        tampered.text
+    );
+}
+
+#[tokio::test]
+async fn only_dynamic_segments_refresh_and_only_for_segment_managers() {
+    let app = TestApp::new().await;
+    let static_id = create_static(&app, "Hand picked").await;
+    let refused = refresh(&app, &static_id, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let missing = refresh(&app, "no-such-segment", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .request("POST", &format!("{SEGMENTS}/{static_id}/refresh"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let dynamic = create(
+        &app,
+        json!({"name": "Hot", "kind": "dynamic", "rules": lead_score_rules()}),
+    )
+    .await;
+    let uri = format!("{SEGMENTS}/{}/refresh", dynamic["id"].as_str().unwrap());
+    for (role, expected) in [
+        (Role::SalesManager, StatusCode::OK),
+        (Role::SalesRep, StatusCode::FORBIDDEN),
+        (Role::CustomerSuccess, StatusCode::FORBIDDEN),
+    ] {
+        let reply = app
+            .json("POST", &uri, &token_for("u", role), &json!({}))
+            .await;
+        assert_eq!(reply.status, expected, "{role:?}: {}", reply.text);
+    }
+}

@@ -5,6 +5,7 @@
 //! [`SegmentRepo::member_page`] and [`SegmentRepo::is_member`] are what the contacts list's
 //! `segment_id` filter reads.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crm_domain::segments::Segment;
@@ -18,8 +19,8 @@ use super::record::{Versioned, read_record, record_item};
 use super::sales_keys as keys;
 use crate::repo::codec::{DATA_ATTR, decode, encode, version};
 use crate::table::{
-    Condition, Cursor, Index, Item, MAX_BATCH_WRITE, Query, SortKeyCondition, Table, TableError,
-    Value, WriteRequest,
+    Condition, Cursor, Index, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, SortKeyCondition,
+    Table, TableError, Value, WriteRequest,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +116,27 @@ impl SegmentRepo {
             .get(&keys::segment_member(segment, contact))
             .await?
             .is_some())
+    }
+
+    /// Which of `contacts` are members, read by key in batches of [`MAX_BATCH_GET`].
+    pub async fn members_among(
+        &self,
+        segment: &str,
+        contacts: &[String],
+    ) -> Result<HashSet<String>, TableError> {
+        let mut members = HashSet::new();
+        for chunk in contacts.chunks(MAX_BATCH_GET) {
+            let member_keys: Vec<Key> = chunk
+                .iter()
+                .map(|contact| keys::segment_member(segment, contact))
+                .collect();
+            for item in self.table.batch_get(&member_keys).await? {
+                if let Some(contact) = item.key.sk.strip_prefix(keys::MEMBER_SK_PREFIX) {
+                    members.insert(contact.to_owned());
+                }
+            }
+        }
+        Ok(members)
     }
 
     /// Every member id, for a refresh to compare with (bounded by the caller's contact limit).
