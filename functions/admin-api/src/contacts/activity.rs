@@ -44,7 +44,7 @@ fn interaction_view(interaction: &Interaction) -> Value {
 
 #[utoipa::path(post, path = "/crm/contacts/{id}/interactions", tag = "contacts",
     params(("id" = String, Path, description = "contact id")),
-    request_body(content = Object, description = "kind (call, email, sms, meeting, chat, visit, note), direction, channel, subject, content, outcome, sentiment, follow_up_date"),
+    request_body(content = super::schema::InteractionBody),
     responses((status = 201, description = "the interaction", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn create_interaction(

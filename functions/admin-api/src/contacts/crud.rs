@@ -137,7 +137,7 @@ fn matches_text(contact: &Contact, q: &str) -> bool {
 }
 
 #[utoipa::path(post, path = "/crm/contacts", tag = "contacts",
-    request_body(content = Object, description = "contact fields; email required"),
+    request_body(content = super::schema::ContactBody, description = "contact fields; email required"),
     responses((status = 201, description = "the contact; ETag header", body = crate::openapi::Envelope),
               (status = 409, description = "the email is taken", body = crate::openapi::ErrorEnvelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
@@ -208,7 +208,7 @@ pub async fn get_contact(
 }
 
 #[utoipa::path(put, path = "/crm/contacts/{id}", tag = "contacts",
-    request_body(content = Object, description = "every field; left out = cleared"),
+    request_body(content = super::schema::ContactBody, description = "every field; left out = cleared; email required"),
     params(("id" = String, Path, description = "contact id"),
            ("If-Match" = Option<String>, Header, description = "ETag last read; 412 when stale")),
     responses((status = 200, description = "the contact; ETag header", body = crate::openapi::Envelope),
@@ -227,7 +227,7 @@ pub async fn replace_contact(
 }
 
 #[utoipa::path(patch, path = "/crm/contacts/{id}", tag = "contacts",
-    request_body(content = Object, description = "fields to change; null clears"),
+    request_body(content = super::schema::ContactBody, description = "fields to change; null clears"),
     params(("id" = String, Path, description = "contact id"),
            ("If-Match" = Option<String>, Header, description = "ETag last read; 412 when stale")),
     responses((status = 200, description = "the contact; ETag header", body = crate::openapi::Envelope),

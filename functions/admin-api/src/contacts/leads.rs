@@ -76,16 +76,18 @@ pub async fn list_leads(
     Ok(envelope::page(views, next.map(|cursor| cursor.0)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QualifyBody {
+    /// qualified (default), disqualified or unqualified.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     status: Option<Qualification>,
 }
 
 #[utoipa::path(post, path = "/crm/leads/{id}/qualify", tag = "leads",
     params(("id" = String, Path, description = "contact id")),
-    request_body(content = Object, description = "{\"status\": \"qualified\"} (default) or \"disqualified\" / \"unqualified\""),
+    request_body = QualifyBody,
     responses((status = 200, description = "the lead; a qualified lead moves to prospect", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn qualify_lead(
@@ -133,7 +135,7 @@ pub async fn qualify_lead(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvertBody {
     #[serde(default)]
@@ -141,12 +143,13 @@ pub struct ConvertBody {
     /// A deal to create for the new customer (the body of `POST /crm/deals`; its `contact_id`
     /// is this contact).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     deal: Option<Value>,
 }
 
 #[utoipa::path(post, path = "/crm/leads/{id}/convert", tag = "leads",
     params(("id" = String, Path, description = "contact id")),
-    request_body(content = Object, description = "{\"reason\"?: \"…\", \"deal\"?: {the body of POST /crm/deals}}"),
+    request_body = ConvertBody,
     responses((status = 200, description = "the contact, now a customer", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn convert_lead(
@@ -217,7 +220,7 @@ async fn create_deal_for(
     Ok(body["data"].clone())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpBody {
     /// `YYYY-MM-DD`.
@@ -228,7 +231,7 @@ pub struct FollowUpBody {
 
 #[utoipa::path(post, path = "/crm/leads/{id}/schedule-follow-up", tag = "leads",
     params(("id" = String, Path, description = "contact id")),
-    request_body(content = Object, description = "{\"date\": \"YYYY-MM-DD\", \"note\": \"…\"}"),
+    request_body = FollowUpBody,
     responses((status = 200, description = "the lead with its follow-up", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn schedule_follow_up(

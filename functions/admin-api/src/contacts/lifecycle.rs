@@ -61,9 +61,11 @@ pub async fn get_lifecycle(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageChange {
+    /// lead, prospect, customer, retention, advocacy, lost, churned.
+    #[schema(value_type = String)]
     stage: LifecycleStage,
     reason: String,
 }
@@ -71,7 +73,7 @@ pub struct StageChange {
 #[utoipa::path(put, path = "/crm/contacts/{id}/lifecycle", tag = "contacts",
     params(("id" = String, Path, description = "contact id"),
            ("If-Match" = Option<String>, Header, description = "the contact's ETag; 412 when stale")),
-    request_body(content = Object, description = "{\"stage\": \"customer\", \"reason\": \"…\"}"),
+    request_body = StageChange,
     responses((status = 200, description = "the contact; ETag header", body = crate::openapi::Envelope),
               (status = 409, description = "already in that stage", body = crate::openapi::ErrorEnvelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]

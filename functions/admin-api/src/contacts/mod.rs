@@ -7,6 +7,7 @@ mod csv_io;
 mod leads;
 mod lifecycle;
 mod privacy;
+mod schema;
 
 pub use activity::*;
 pub use crud::*;
