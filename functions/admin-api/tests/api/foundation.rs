@@ -151,6 +151,10 @@ async fn health_and_the_document_answer_without_a_token() {
         body["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    let create = &body["paths"]["/api/admin/crm/contacts"]["post"];
+    let schema = &create["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(schema, "#/components/schemas/ContactBody", "{create}");
+    assert!(body["components"]["schemas"]["ContactBody"]["properties"]["email"].is_object());
 }
 
 #[tokio::test]
