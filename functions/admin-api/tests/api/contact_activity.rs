@@ -327,7 +327,10 @@ async fn converting_with_a_deal_creates_it_for_the_contact_and_the_timeline_show
         .await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST, "{}", invalid.text);
     let (_, still) = app.get(&format!("/api/admin/crm/contacts/{id}")).await;
-    assert_eq!(still["data"]["lifecycle_stage"], "lead", "a refused deal converts nothing");
+    assert_eq!(
+        still["data"]["lifecycle_stage"], "lead",
+        "a refused deal converts nothing"
+    );
 
     let converted = app
         .admin(
@@ -339,6 +342,11 @@ async fn converting_with_a_deal_creates_it_for_the_contact_and_the_timeline_show
     assert_eq!(converted.status, StatusCode::OK, "{}", converted.text);
     assert_eq!(converted.body["data"]["lifecycle_stage"], "customer");
     assert_eq!(converted.body["data"]["deal"]["contact_id"], id);
-    let (_, timeline) = app.get(&format!("/api/admin/crm/contacts/{id}/timeline")).await;
-    assert!(kinds(&timeline).contains(&"deal_event".to_owned()), "{timeline}");
+    let (_, timeline) = app
+        .get(&format!("/api/admin/crm/contacts/{id}/timeline"))
+        .await;
+    assert!(
+        kinds(&timeline).contains(&"deal_event".to_owned()),
+        "{timeline}"
+    );
 }
