@@ -1,5 +1,7 @@
-//! The contact scenarios against DynamoDB, on a local AWS API emulator (moto): CRUD with ETags,
-//! email uniqueness in one transaction, and GDPR erase proved by scanning the whole table.
+//! The API scenarios against DynamoDB, on a local AWS API emulator (moto): contact CRUD with
+//! ETags, email uniqueness in one transaction, GDPR erase proved by scanning the whole table;
+//! and the sales side: the default pipeline, deals through their stages, the forecast, segment
+//! refresh and list pages (`api/sales_scenarios.rs`, which the SQLite tests run too).
 //!
 //! Needs `CRM_TEST_AWS_ENDPOINT` (set by `source tests/aws/moto.sh`; `bash tests/run.sh` does it)
 //! and fails, never skips, without it:
@@ -13,6 +15,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "api/sales_scenarios.rs"]
+mod sales_scenarios;
 #[path = "api/scenarios.rs"]
 mod scenarios;
 #[path = "api/support.rs"]
@@ -45,4 +49,50 @@ async fn emails_are_unique_on_dynamodb() {
 #[tokio::test]
 async fn erase_leaves_no_trace_in_the_dynamodb_table() {
     scenarios::erase_leaves_no_trace(&TestApp::on_dynamodb(&endpoint()).await).await;
+}
+
+#[tokio::test]
+async fn the_default_pipeline_exists_once_on_dynamodb() {
+    sales_scenarios::default_pipeline_exists_once(&TestApp::on_dynamodb(&endpoint()).await).await;
+}
+
+#[tokio::test]
+async fn a_pipeline_holding_deals_is_not_deleted_on_dynamodb() {
+    sales_scenarios::a_pipeline_holding_deals_is_not_deleted(
+        &TestApp::on_dynamodb(&endpoint()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_deal_moves_is_won_and_another_lost_on_dynamodb() {
+    sales_scenarios::a_deal_moves_is_won_and_another_lost(&TestApp::on_dynamodb(&endpoint()).await)
+        .await;
+}
+
+#[tokio::test]
+async fn the_forecast_has_the_documented_figures_on_dynamodb() {
+    sales_scenarios::forecast_has_the_documented_figures(&TestApp::on_dynamodb(&endpoint()).await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_sales_rep_forecasts_their_own_deals_on_dynamodb() {
+    sales_scenarios::a_sales_rep_forecasts_their_own_deals(
+        &TestApp::on_dynamodb(&endpoint()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_dynamic_segment_refreshes_its_members_on_dynamodb() {
+    sales_scenarios::a_dynamic_segment_refreshes_its_members(
+        &TestApp::on_dynamodb(&endpoint()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deal_and_pipeline_lists_page_on_dynamodb() {
+    sales_scenarios::deal_and_pipeline_lists_page(&TestApp::on_dynamodb(&endpoint()).await).await;
 }

@@ -9,6 +9,7 @@ mod contacts;
 mod foundation;
 mod sales_forecast;
 mod sales_pipelines_deals;
+mod sales_scenarios;
 mod scenarios;
 mod segments;
 mod sites_audit;

@@ -2,66 +2,14 @@
 
 use admin_api::Role;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::sales_scenarios::{self, create_deal};
 use crate::support::{TestApp, token_for};
-
-async fn default_pipeline(app: &TestApp) -> Value {
-    let (status, body) = app.get("/api/admin/crm/pipelines").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["is_default"] == true)
-        .cloned()
-        .unwrap()
-}
-
-fn stage_id(pipeline: &Value, name: &str) -> String {
-    pipeline["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .unwrap()
-}
-
-async fn create_deal(app: &TestApp, token: &str, body: Value) -> Value {
-    let reply = app.json("POST", "/api/admin/crm/deals", token, &body).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["data"].clone()
-}
 
 #[tokio::test]
 async fn a_new_store_lists_the_default_pipeline_once() {
-    let app = TestApp::new().await;
-    let pipeline = default_pipeline(&app).await;
-    let stages: Vec<(String, u64)> = pipeline["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap().to_owned(),
-                s["probability"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        stages,
-        [
-            ("Lead".to_owned(), 10),
-            ("Qualified".to_owned(), 25),
-            ("Proposal".to_owned(), 50),
-            ("Negotiation".to_owned(), 75),
-            ("Closed Won".to_owned(), 100),
-            ("Closed Lost".to_owned(), 0)
-        ]
-    );
-    let (_, again) = app.get("/api/admin/crm/pipelines").await;
-    assert_eq!(again["data"].as_array().unwrap().len(), 1);
+    sales_scenarios::default_pipeline_exists_once(&TestApp::new().await).await;
 }
 
 #[tokio::test]
@@ -138,160 +86,12 @@ async fn pipelines_are_created_replaced_and_given_stages_with_etags() {
 
 #[tokio::test]
 async fn a_pipeline_with_deals_cannot_be_deleted_nor_lose_the_stage_holding_them() {
-    let app = TestApp::new().await;
-    let created = app
-        .admin(
-            "POST",
-            "/api/admin/crm/pipelines",
-            &json!({"name": "Partners"}),
-        )
-        .await;
-    let pipeline = created.body["data"].clone();
-    let id = pipeline["id"].as_str().unwrap();
-    let deal = create_deal(
-        &app,
-        &app.token.clone(),
-        json!({"title": "Reseller", "amount": "10.00", "currency": "EUR", "pipeline_id": id}),
-    )
-    .await;
-    let uri = format!("/api/admin/crm/pipelines/{id}");
-    let (status, body) = app.request("DELETE", &uri, Some(&app.token.clone())).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-
-    let only_closed = json!({"name": "Partners", "stages": [
-        {"name": "New", "probability": 5},
-        {"name": "Won", "probability": 100, "closed_won": true},
-        {"name": "Lost", "probability": 0, "closed_lost": true}
-    ]});
-    let reply = app.admin("PUT", &uri, &only_closed).await;
-    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
-
-    let deal_uri = format!("/api/admin/crm/deals/{}", deal["id"].as_str().unwrap());
-    let (status, _) = app
-        .request("DELETE", &deal_uri, Some(&app.token.clone()))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = app.request("DELETE", &uri, Some(&app.token.clone())).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-
-    let default_id = default_pipeline(&app).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, _) = app
-        .request(
-            "DELETE",
-            &format!("/api/admin/crm/pipelines/{default_id}"),
-            Some(&app.token.clone()),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "the default pipeline stays");
+    sales_scenarios::a_pipeline_holding_deals_is_not_deleted(&TestApp::new().await).await;
 }
 
 #[tokio::test]
 async fn a_deal_moves_through_stages_and_keeps_its_history() {
-    let app = TestApp::new().await;
-    let pipeline = default_pipeline(&app).await;
-    let deal = create_deal(
-        &app,
-        &app.token.clone(),
-        json!({"title": "Acme", "amount": "1200.50", "currency": "EUR", "expected_close_date": "2025-12-01"}),
-    )
-    .await;
-    assert_eq!(deal["amount"], "1200.50");
-    assert_eq!(deal["amount_minor"], 120_050);
-    assert_eq!(deal["probability"], 10);
-    assert_eq!(deal["stage_id"], stage_id(&pipeline, "Lead").as_str());
-    let uri = format!("/api/admin/crm/deals/{}", deal["id"].as_str().unwrap());
-
-    let moved = app
-        .admin(
-            "PATCH",
-            &format!("{uri}/stage"),
-            &json!({"stage_id": stage_id(&pipeline, "Proposal")}),
-        )
-        .await;
-    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
-    assert_eq!(moved.body["data"]["probability"], 50);
-
-    let no_reason = app.admin("POST", &format!("{uri}/lose"), &json!({})).await;
-    assert_eq!(
-        no_reason.status,
-        StatusCode::BAD_REQUEST,
-        "{}",
-        no_reason.text
-    );
-    assert!(no_reason.body["error"]["details"]["reason"].is_array());
-
-    let lost = app
-        .admin("POST", &format!("{uri}/lose"), &json!({"reason": "budget"}))
-        .await;
-    assert_eq!(lost.status, StatusCode::OK, "{}", lost.text);
-    assert_eq!(lost.body["data"]["status"], "lost");
-    let again = app
-        .admin("POST", &format!("{uri}/lose"), &json!({"reason": "budget"}))
-        .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
-
-    let won = app
-        .send(
-            "POST",
-            &format!("{uri}/win"),
-            Some(&app.token.clone()),
-            &[],
-            None,
-        )
-        .await;
-    assert_eq!(won.status, StatusCode::OK, "{}", won.text);
-    assert_eq!(won.body["data"]["status"], "won");
-
-    let (_, read) = app.get(&uri).await;
-    let history: Vec<(Value, Value, Value)> = read["data"]["stage_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["kind"].clone(),
-                h["from_stage_id"].clone(),
-                h["to_stage_id"].clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        history,
-        [
-            (
-                json!("created"),
-                Value::Null,
-                json!(stage_id(&pipeline, "Lead"))
-            ),
-            (
-                json!("stage_changed"),
-                json!(stage_id(&pipeline, "Lead")),
-                json!(stage_id(&pipeline, "Proposal"))
-            ),
-            (
-                json!("lost"),
-                json!(stage_id(&pipeline, "Proposal")),
-                json!(stage_id(&pipeline, "Closed Lost"))
-            ),
-            (
-                json!("won"),
-                json!(stage_id(&pipeline, "Closed Lost")),
-                json!(stage_id(&pipeline, "Closed Won"))
-            ),
-        ]
-    );
-    assert_eq!(read["data"]["stage_history"][0]["by"], "admin-1");
-
-    let (_, audit) = app
-        .get(&format!(
-            "/api/admin/audit?entity_type=deal&entity_id={}",
-            deal["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(audit["data"].as_array().map(Vec::len), Some(4), "{audit}");
+    sales_scenarios::a_deal_moves_is_won_and_another_lost(&TestApp::new().await).await;
 }
 
 #[tokio::test]
@@ -466,60 +266,5 @@ async fn roles_decide_who_reads_writes_and_deletes_deals() {
 
 #[tokio::test]
 async fn deal_lists_filter_and_page_across_cursors() {
-    let app = TestApp::new().await;
-    let pipeline = default_pipeline(&app).await;
-    let rep = token_for("rep-1", Role::SalesRep);
-    for i in 0..7 {
-        let token = if i % 2 == 0 {
-            rep.clone()
-        } else {
-            app.token.clone()
-        };
-        create_deal(
-            &app,
-            &token,
-            json!({"title": format!("D{i}"), "amount": "1", "currency": "EUR"}),
-        )
-        .await;
-    }
-    let mut titles = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let uri = match &cursor {
-            Some(c) => format!("/api/admin/crm/deals?limit=3&cursor={c}"),
-            None => "/api/admin/crm/deals?limit=3".to_owned(),
-        };
-        let (status, body) = app.get(&uri).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        pages += 1;
-        titles.extend(
-            body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["title"].as_str().unwrap().to_owned()),
-        );
-        match body["meta"]["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    assert_eq!(titles, ["D0", "D1", "D2", "D3", "D4", "D5", "D6"]);
-    assert!(pages >= 3);
-
-    let (_, mine) = app.get("/api/admin/crm/deals?owner_id=rep-1").await;
-    assert_eq!(mine["data"].as_array().unwrap().len(), 4);
-    let lead = stage_id(&pipeline, "Lead");
-    let (_, in_lead) = app
-        .get(&format!(
-            "/api/admin/crm/deals?status=open&stage_id={lead}&pipeline_id={}",
-            pipeline["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(in_lead["data"].as_array().unwrap().len(), 7);
-    let (_, won) = app.get("/api/admin/crm/deals?status=won").await;
-    assert_eq!(won["data"].as_array().unwrap().len(), 0);
-    let (status, _) = app.get("/api/admin/crm/deals?status=maybe").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    sales_scenarios::deal_and_pipeline_lists_page(&TestApp::new().await).await;
 }

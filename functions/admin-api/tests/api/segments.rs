@@ -7,6 +7,9 @@ use crm_store::repo::crm::keys;
 use crm_store::table::{Item, Value as Attr};
 use serde_json::{Value, json};
 
+use crate::sales_scenarios::{
+    self, create_segment as create, lead_score_rules, member_pages, refresh,
+};
 use crate::support::{Reply, TestApp, token_for};
 
 const SEGMENTS: &str = "/api/admin/crm/segments";
@@ -20,25 +23,9 @@ async fn seed_contacts(app: &TestApp, ids: &[&str]) {
     }
 }
 
-async fn create(app: &TestApp, body: Value) -> Value {
-    let reply = app.admin("POST", SEGMENTS, &body).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["data"].clone()
-}
-
 async fn create_static(app: &TestApp, name: &str) -> String {
     let segment = create(app, json!({"name": name, "kind": "static"})).await;
     segment["id"].as_str().unwrap().to_owned()
-}
-
-fn lead_score_rules() -> Value {
-    json!({"all": [
-        {"field": "lead_score", "op": "gte", "value": 70},
-        {"any": [
-            {"field": "tags", "op": "contains", "value": "vip"},
-            {"field": "lifecycle_stage", "op": "in", "value": ["lead", "customer"]}
-        ]}
-    ]})
 }
 
 async fn with_if_match(app: &TestApp, method: &str, uri: &str, etag: &str, body: &Value) -> Reply {
@@ -51,33 +38,6 @@ async fn with_if_match(app: &TestApp, method: &str, uri: &str, etag: &str, body:
         Some(("application/json", body.to_string().into_bytes())),
     )
     .await
-}
-
-/// Every member id of a segment, following `next_cursor` with pages of `limit`.
-async fn member_pages(app: &TestApp, id: &str, limit: usize) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let uri = match &cursor {
-            Some(cursor) => format!("{SEGMENTS}/{id}/contacts?limit={limit}&cursor={cursor}"),
-            None => format!("{SEGMENTS}/{id}/contacts?limit={limit}"),
-        };
-        let (status, body) = app.get(&uri).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let page: Vec<String> = body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|member| member["contact_id"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(body["meta"]["count"], page.len(), "{body}");
-        pages.push(page);
-        match body["meta"]["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return pages,
-        }
-        assert!(pages.len() < 20, "pagination does not end");
-    }
 }
 
 #[tokio::test]
@@ -540,67 +500,9 @@ async fn create_contact(app: &TestApp, body: Value) -> String {
     reply.body["data"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn refresh(app: &TestApp, id: &str, cursor: Option<&str>) -> Reply {
-    let uri = match cursor {
-        Some(cursor) => format!("{SEGMENTS}/{id}/refresh?cursor={cursor}"),
-        None => format!("{SEGMENTS}/{id}/refresh"),
-    };
-    app.admin("POST", &uri, &json!({})).await
-}
-
 #[tokio::test]
 async fn refreshing_a_dynamic_segment_stores_the_matching_contacts() {
-    let app = TestApp::new().await;
-    let hot_vip = create_contact(
-        &app,
-        json!({"email": "a@example.com", "lead_score": 80, "tags": ["VIP"]}),
-    )
-    .await;
-    let hot_lead = create_contact(&app, json!({"email": "b@example.com", "lead_score": 70})).await;
-    create_contact(
-        &app,
-        json!({"email": "c@example.com", "lead_score": 69, "tags": ["vip"]}),
-    )
-    .await;
-    create_contact(
-        &app,
-        json!({"email": "d@example.com", "lead_score": 90, "lifecycle_stage": "advocacy"}),
-    )
-    .await;
-    let segment = create(
-        &app,
-        json!({"name": "Hot", "kind": "dynamic", "rules": lead_score_rules()}),
-    )
-    .await;
-    let id = segment["id"].as_str().unwrap();
-
-    let first = refresh(&app, id, None).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
-    assert_eq!(first.body["meta"]["complete"], true);
-    assert_eq!(first.body["meta"]["next_cursor"], Value::Null);
-    assert_eq!(
-        first.body["data"]["step"],
-        json!({"examined": 4, "matched": 2, "added": 2, "removed": 0, "complete": true})
-    );
-    assert_eq!(first.body["data"]["segment"]["version"], 2);
-    assert!(first.body["data"]["segment"]["refreshed_at"].is_string());
-    let mut expected = vec![hot_vip.clone(), hot_lead.clone()];
-    expected.sort();
-    assert_eq!(member_pages(&app, id, 50).await.concat(), expected);
-
-    let cooled = app
-        .admin(
-            "PATCH",
-            &format!("/api/admin/crm/contacts/{hot_lead}"),
-            &json!({"lead_score": 10}),
-        )
-        .await;
-    assert_eq!(cooled.status, StatusCode::OK, "{}", cooled.text);
-    let second = refresh(&app, id, None).await;
-    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
-    assert_eq!(second.body["data"]["step"]["added"], 0);
-    assert_eq!(second.body["data"]["step"]["removed"], 1);
-    assert_eq!(member_pages(&app, id, 50).await.concat(), [hot_vip]);
+    sales_scenarios::a_dynamic_segment_refreshes_its_members(&TestApp::new().await).await;
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ pub const SECRET: &[u8] = b"test-secret-test-secret-test-sec";
 pub const NOW: Millis = Millis(1_763_700_000_000);
 
 /// Where the test's items live, so a test can read every one of them.
+#[derive(Clone)]
 pub enum Store {
     Sqlite(Arc<SqliteTable>),
     // Built only by tests/aws_api.rs, which shares this file.
@@ -98,16 +99,22 @@ impl TestApp {
             })
             .await
             .expect("seed site");
-        let state = AdminState::new(
-            table.clone(),
-            TokenVerifier::hs256(SECRET),
-            Arc::new(FixedClock(NOW)),
-        );
         TestApp {
-            router: admin_api::router(state),
+            router: router_at(table.clone(), NOW),
             table,
             store,
             token: token_for("admin-1", Role::Admin),
+        }
+    }
+
+    /// The same store served by a Router whose clock reads `now`: a test lets days pass
+    /// between requests (days in stage).
+    pub fn at(&self, now: Millis) -> TestApp {
+        TestApp {
+            router: router_at(self.table.clone(), now),
+            table: self.table.clone(),
+            store: self.store.clone(),
+            token: self.token.clone(),
         }
     }
 
@@ -247,6 +254,14 @@ impl TestApp {
         let report = process_batch(&deps, &messages).await;
         assert!(report.failed.is_empty(), "{report:?}");
     }
+}
+
+fn router_at(table: Arc<dyn Table>, now: Millis) -> axum::Router {
+    admin_api::router(AdminState::new(
+        table,
+        TokenVerifier::hs256(SECRET),
+        Arc::new(FixedClock(now)),
+    ))
 }
 
 pub fn wall_clock_seconds() -> i64 {
