@@ -1,14 +1,20 @@
-//! Lifecycle stage (read, manual change with a reason), score recalculation and the lifecycle
-//! analytics.
+//! Lifecycle stage (read, manual change with a reason), lead-score recalculation (the engine's
+//! `lead_score` over the stored contact, linked visitors' profiles and interactions) and the
+//! lifecycle analytics.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
+use crm_domain::contacts::Interaction;
 use crm_domain::contacts::LifecycleStage;
 use crm_domain::contacts::lifecycle::check_manual_change;
-use crm_domain::contacts::score::lead_score_from_behavior;
+use crm_domain::contacts::score::lead_inputs;
 use crm_domain::deals::date::Date;
+use crm_domain::engine::change::DEFAULT_CHANGE_THRESHOLD;
+use crm_domain::engine::{
+    LeadConfig, ScoreCause, ScoreChange, ScoreKind, lead_score, score_change,
+};
 use crm_domain::records::{Action, Resource};
 use crm_domain::site::SiteId;
 use crm_domain::time::{MILLIS_PER_DAY, Millis};
@@ -18,7 +24,7 @@ use crm_store::repo::crm::{Change, Expect, TimelineEntry};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{contact_view, load_contact, save_update, transition_entry};
+use super::{MAX_PERSON_ITEMS, contact_view, load_contact, save_update, transition_entry};
 use crate::caller::{Caller, new_id};
 use crate::envelope;
 use crate::error::ApiError;
@@ -30,6 +36,8 @@ use crate::views::rfc3339;
 const TRANSITIONS_SHOWN: usize = 200;
 /// Transitions one analytics request reads.
 const MAX_TRANSITIONS_READ: usize = 1000;
+/// Interactions read per query when recalculating a score.
+const INTERACTIONS_PAGE: usize = 1000;
 
 #[utoipa::path(get, path = "/crm/contacts/{id}/lifecycle", tag = "contacts",
     params(("id" = String, Path, description = "contact id")),
@@ -160,13 +168,14 @@ pub async fn change_stage(
 
 #[utoipa::path(post, path = "/crm/contacts/{id}/recalculate-score", tag = "contacts",
     params(("id" = String, Path, description = "contact id")),
-    responses((status = 200, description = "the lead score before and after", body = crate::openapi::Envelope),
+    responses((status = 200, description = "the lead score before and after, its factor breakdown and the score-change record written (or null); ETag header", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn recalculate_score(
     State(state): State<AdminState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    caller.require(Action::Update, Resource::Contact)?;
     let current = load_contact(&state, &id).await?;
     caller.require_on(
         Action::Update,
@@ -174,54 +183,101 @@ pub async fn recalculate_score(
         current.record.owner_id.as_deref(),
     )?;
     let now = state.clock.now();
-    let mut behavior = Vec::new();
+    let mut profiles = Vec::new();
     for link in &current.record.linked_visitors {
         let Ok(site) = SiteId::parse(&link.site) else {
             continue;
         };
         if let Some(profile) = state.behavior.get_profile(&site, &link.visitor).await? {
-            behavior.push(profile.scores_at(now));
+            profiles.push(profile);
         }
     }
+    let interactions = all_interactions(&state, &id).await?;
+    let inputs = lead_inputs(&current.record, &profiles, &interactions);
+    let score = lead_score(&inputs, &LeadConfig::default(), now);
     let before = current.record.lead_score;
-    let Some(after) = lead_score_from_behavior(&behavior) else {
-        return Ok(envelope::ok(json!({
-            "lead_score": before, "previous": before, "changed": false,
-            "basis": "no behavior data from linked visitors",
-        })));
+    let after = score.whole();
+    let record = score_change(
+        ScoreKind::Lead,
+        Some(f64::from(before)),
+        score.score,
+        &score.factors,
+        ScoreCause::Recalculation,
+        DEFAULT_CHANGE_THRESHOLD,
+        now,
+    );
+    let record_view = record.as_ref().map(score_change_detail);
+    // Within half a point the stored whole score is unchanged, and so is the record.
+    let version = if after == before {
+        current.version
+    } else {
+        let mut updated = current.record.clone();
+        updated.lead_score = after;
+        updated.updated_at = now;
+        let mut change = Change::new();
+        if let Some(detail) = &record_view {
+            let entry = TimelineEntry {
+                id: new_id(),
+                contact_id: id.clone(),
+                at: now,
+                kind: "score_change".to_owned(),
+                summary: format!("lead score {before} → {} (recalculation)", score.score),
+                detail: detail.clone(),
+                actor: caller.subject.clone(),
+            };
+            change.put(entry.item()?, Expect::Absent);
+        }
+        save_update(
+            &state,
+            &caller,
+            &current,
+            &updated,
+            "recalculate_score",
+            change,
+            IfMatch(None),
+        )
+        .await?
     };
-    if after == before {
-        return Ok(envelope::ok(json!({
-            "lead_score": after, "previous": before, "changed": false, "basis": "linked visitors' behavior",
-        })));
+    Ok(envelope::versioned(
+        json!({
+            "lead_score": after,
+            "previous": before,
+            "changed": after != before,
+            "score": score.score,
+            "factors": score.factors,
+            "score_change": record_view,
+        }),
+        version,
+    ))
+}
+
+/// A score-change record as the timeline's `detail`: kind, old, new, factors, cause (the time
+/// is the entry's own).
+fn score_change_detail(record: &ScoreChange) -> Value {
+    json!({
+        "kind": record.kind,
+        "old": record.old,
+        "new": record.new,
+        "factors": record.factors,
+        "cause": record.cause,
+    })
+}
+
+/// Every interaction logged on the contact (at most [`MAX_PERSON_ITEMS`]).
+async fn all_interactions(state: &AdminState, id: &str) -> Result<Vec<Interaction>, ApiError> {
+    let mut interactions = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = state
+            .contacts
+            .interactions(id, INTERACTIONS_PAGE, cursor)
+            .await?;
+        interactions.extend(page);
+        match next {
+            Some(next) if interactions.len() < MAX_PERSON_ITEMS => cursor = Some(next),
+            _ => return Ok(interactions),
+        }
     }
-    let mut updated = current.record.clone();
-    updated.lead_score = after;
-    updated.updated_at = now;
-    let mut change = Change::new();
-    let entry = TimelineEntry {
-        id: new_id(),
-        contact_id: id.clone(),
-        at: now,
-        kind: "score_change".to_owned(),
-        summary: format!("lead score {before} → {after}"),
-        detail: json!({ "score": "lead_score", "from": before, "to": after, "basis": "linked visitors' behavior" }),
-        actor: caller.subject.clone(),
-    };
-    change.put(entry.item()?, Expect::Absent);
-    save_update(
-        &state,
-        &caller,
-        &current,
-        &updated,
-        "recalculate_score",
-        change,
-        IfMatch(None),
-    )
-    .await?;
-    Ok(envelope::ok(json!({
-        "lead_score": after, "previous": before, "changed": true, "basis": "linked visitors' behavior",
-    })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,10 +2,15 @@
 
 use admin_api::Role;
 use axum::http::StatusCode;
+use crm_domain::engine::{
+    FitInputs, InteractionFact, LeadActivity, LeadConfig, LeadInputs, VisitorActivity, lead_score,
+};
+use crm_domain::site::SiteId;
+use crm_store::repo::BehaviorRepo;
 use serde_json::{Value, json};
 
 use crate::contacts::create;
-use crate::support::{TestApp, token_for};
+use crate::support::{NOW, Reply, TestApp, page_views, token_for};
 
 fn kinds(body: &Value) -> Vec<String> {
     body["data"]
@@ -299,18 +304,209 @@ async fn at_risk_and_high_value_lists_use_their_thresholds() {
     assert_eq!(higher["data"].as_array().unwrap().len(), 1);
 }
 
+/// The admin's POST to a contact's recalculate-score.
+async fn recalculate(app: &TestApp, id: &str, token: &str) -> Reply {
+    app.json(
+        "POST",
+        &format!("/api/admin/crm/contacts/{id}/recalculate-score"),
+        token,
+        &json!({}),
+    )
+    .await
+}
+
+fn score_changes(timeline: &Value) -> Vec<Value> {
+    timeline["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["type"] == "score_change")
+        .cloned()
+        .collect()
+}
+
 #[tokio::test]
-async fn recalculating_without_behavior_data_changes_nothing() {
+async fn recalculating_scores_fit_visits_and_interactions_with_the_engine_once() {
+    let app = TestApp::new().await;
+    app.score(vec![page_views(
+        "visitor-rex",
+        &["/", "/pricing", "/features"],
+    )])
+    .await;
+    let contact = create(
+        &app,
+        json!({"email": "rex@acme.test", "first_name": "Rex", "company": "Acme",
+               "job_title": "Head of Sales", "owner_id": "rep-1",
+               "linked_visitors": [{"site": "demo", "visitor": "visitor-rex"}]}),
+    )
+    .await;
+    let id = contact["id"].as_str().unwrap();
+    for interaction in [
+        json!({"kind": "call", "direction": "inbound", "subject": "pricing question"}),
+        json!({"kind": "email", "direction": "outbound", "subject": "our offer"}),
+        json!({"kind": "note", "content": "keen"}),
+    ] {
+        let logged = app
+            .admin(
+                "POST",
+                &format!("/api/admin/crm/contacts/{id}/interactions"),
+                &interaction,
+            )
+            .await;
+        assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.text);
+    }
+
+    // What the engine says, from inputs built here by hand: 3 of the 6 profile fields, the
+    // visitor's stored profile (its last visit dates its pricing view), two interactions (the
+    // note is not one), read at the test clock's now.
+    let profile = BehaviorRepo::new(app.table.clone())
+        .get_profile(&SiteId::parse("demo").unwrap(), "visitor-rex")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.totals.intent_page_views, 1);
+    let inputs = LeadInputs {
+        fit: FitInputs {
+            has_company: true,
+            job_title: Some("Head of Sales".to_owned()),
+            fields_filled: 3,
+            fields_total: 6,
+        },
+        activity: LeadActivity::recalculate(
+            &[VisitorActivity::from_profile(
+                &profile,
+                Some(profile.last_seen),
+            )],
+            &[
+                InteractionFact {
+                    at: NOW,
+                    inbound: true,
+                },
+                InteractionFact {
+                    at: NOW,
+                    inbound: false,
+                },
+            ],
+        ),
+    };
+    let expected = lead_score(&inputs, &LeadConfig::default(), NOW);
+
+    let first = recalculate(&app, id, &app.token).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let data = &first.body["data"];
+    assert_eq!(data["score"], json!(expected.score), "{data}");
+    assert_eq!(data["lead_score"], expected.whole());
+    assert_eq!(
+        (data["previous"].clone(), data["changed"].clone()),
+        (json!(0), json!(true))
+    );
+    let factors = data["factors"].as_array().unwrap();
+    let names: Vec<&str> = factors
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["fit", "behavioral", "engagement", "intent", "timing"]
+    );
+    let points: f64 = factors.iter().map(|f| f["points"].as_f64().unwrap()).sum();
+    assert_eq!((points * 10.0).round() / 10.0, expected.score);
+    assert!(
+        factors.iter().all(|f| f["value"].as_f64().unwrap() > 0.0),
+        "{data}"
+    );
+    assert_eq!(data["score_change"]["cause"], "recalculation");
+    assert_eq!(data["score_change"]["old"], json!(0.0));
+    assert_eq!(data["score_change"]["new"], json!(expected.score));
+    let (_, stored) = app.get(&format!("/api/admin/crm/contacts/{id}")).await;
+    assert_eq!(stored["data"]["lead_score"], expected.whole());
+    assert_eq!(first.etag(), format!("\"v{}\"", stored["data"]["version"]));
+
+    let second = recalculate(&app, id, &app.token).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.body["data"]["score"], json!(expected.score));
+    assert_eq!(second.body["data"]["changed"], false);
+    assert_eq!(second.body["data"]["score_change"], Value::Null);
+    assert_eq!(second.etag(), first.etag(), "nothing was written");
+
+    let (_, timeline) = app
+        .get(&format!("/api/admin/crm/contacts/{id}/timeline"))
+        .await;
+    let changes = score_changes(&timeline);
+    assert_eq!(changes.len(), 1, "{timeline}");
+    let detail = &changes[0]["detail"];
+    assert_eq!(
+        (detail["kind"].clone(), detail["cause"].clone()),
+        (json!("lead"), json!("recalculation"))
+    );
+    assert_eq!(detail["new"], json!(expected.score));
+    assert_eq!(detail["factors"].as_array().unwrap().len(), 5);
+
+    let (_, audit) = app
+        .get(&format!(
+            "/api/admin/audit?entity_type=contact&entity_id={id}"
+        ))
+        .await;
+    let recalculations = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "recalculate_score")
+        .count();
+    assert_eq!(recalculations, 1, "{audit}");
+}
+
+#[tokio::test]
+async fn recalculating_without_behavior_or_interactions_leaves_the_fit_alone() {
     let app = TestApp::new().await;
     let contact = create(&app, json!({"email": "a@x.io", "lead_score": 33})).await;
-    let uri = format!(
-        "/api/admin/crm/contacts/{}/recalculate-score",
-        contact["id"].as_str().unwrap()
-    );
-    let reply = app.admin("POST", &uri, &json!({})).await;
+    let id = contact["id"].as_str().unwrap();
+    let reply = recalculate(&app, id, &app.token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(reply.body["data"]["changed"], false);
-    assert_eq!(reply.body["data"]["lead_score"], 33);
+    let data = &reply.body["data"];
+    assert_eq!(
+        (data["score"].clone(), data["lead_score"].clone()),
+        (json!(0.0), json!(0))
+    );
+    assert_eq!(data["previous"], 33);
+    assert_eq!(data["score_change"]["old"], json!(33.0), "{data}");
+    let (_, timeline) = app
+        .get(&format!("/api/admin/crm/contacts/{id}/timeline"))
+        .await;
+    assert_eq!(score_changes(&timeline).len(), 1);
+}
+
+#[tokio::test]
+async fn recalculating_follows_the_role_policy_and_an_unknown_contact_is_404() {
+    let app = TestApp::new().await;
+    let contact = create(&app, json!({"email": "a@x.io", "owner_id": "rep-1"})).await;
+    let id = contact["id"].as_str().unwrap();
+    for (token, expected) in [
+        (token_for("rep-1", Role::SalesRep), StatusCode::OK),
+        (token_for("rep-2", Role::SalesRep), StatusCode::FORBIDDEN),
+        (
+            token_for("cs", Role::CustomerSuccess),
+            StatusCode::FORBIDDEN,
+        ),
+        (token_for("m", Role::SalesManager), StatusCode::OK),
+        (app.token.clone(), StatusCode::OK),
+    ] {
+        let reply = recalculate(&app, id, &token).await;
+        assert_eq!(reply.status, expected, "{}", reply.text);
+    }
+    let anonymous = app
+        .send(
+            "POST",
+            &format!("/api/admin/crm/contacts/{id}/recalculate-score"),
+            None,
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let missing = recalculate(&app, "nobody", &app.token).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    assert_eq!(missing.body["error"]["code"], "NOT_FOUND");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Contacts: the person record, its validation, lifecycle stage rules, interactions and the
-//! mapping of CSV rows. Pure: ids and `now` come from the caller.
+//! Contacts: the person record, its validation, lifecycle stage rules, interactions, the
+//! mapping of CSV rows and of stored data to lead-score inputs. Pure: ids and `now` come from
+//! the caller.
 
 pub mod contact;
 pub mod csv_row;
