@@ -6,7 +6,8 @@
 //! (half-lives), `activity` (the lead score's additive inputs, folded one signal at a time or
 //! rebuilt from stored totals), `lead` (the lead score), `health` (the health score and risk
 //! level), `change` (when a change is worth a score-change record), `stage` (lifecycle stages
-//! and their order), `rules` (automatic transitions) and `manual` (manual stage changes).
+//! and their order) and `rules` (automatic transitions). Manual stage changes are checked by
+//! `contacts::lifecycle::check_manual_change`.
 //! Every formula is documented with a worked example in `docs/scoring.md`.
 
 pub mod activity;
@@ -15,7 +16,6 @@ pub mod decay;
 pub mod factor;
 pub mod health;
 pub mod lead;
-pub mod manual;
 pub mod rules;
 pub mod stage;
 
@@ -25,6 +25,5 @@ pub use decay::{HalfLife, HalfLives, decayed};
 pub use factor::{Factor, FactorName, WeightsError};
 pub use health::{HealthConfig, HealthInputs, HealthScore, HealthWeights, RiskLevel, health_score};
 pub use lead::{FitInputs, LeadConfig, LeadInputs, LeadScore, LeadWeights, lead_score};
-pub use manual::{ManualChange, ManualChangeError, validate_manual_change};
 pub use rules::{LifecycleConfig, LifecycleFacts, Rule, Transition, next_transition, settle};
 pub use stage::LifecycleStage;

@@ -1,46 +1,11 @@
-//! Lifecycle stages and their order: lead → prospect → customer → retention → advocacy, with
-//! two terminal side states: `lost` (a lead or prospect that will not buy) and `churned` (a
-//! customer who left). Names match `contacts::LifecycleStage` (same serde strings); this copy
-//! exists because that module was not committed when the engine was written, and should become a
-//! re-export of it.
+//! The order of lifecycle stages, which automatic transitions follow: lead → prospect →
+//! customer → retention → advocacy, with two terminal side states: `lost` (a lead or prospect
+//! that will not buy) and `churned` (a customer who left). The stage type itself is the contact's
+//! ([`crate::contacts::LifecycleStage`]); only the engine needs its order.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LifecycleStage {
-    Lead,
-    Prospect,
-    Customer,
-    Retention,
-    Advocacy,
-    Lost,
-    Churned,
-}
+pub use crate::contacts::LifecycleStage;
 
 impl LifecycleStage {
-    pub const ALL: [LifecycleStage; 7] = [
-        LifecycleStage::Lead,
-        LifecycleStage::Prospect,
-        LifecycleStage::Customer,
-        LifecycleStage::Retention,
-        LifecycleStage::Advocacy,
-        LifecycleStage::Lost,
-        LifecycleStage::Churned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LifecycleStage::Lead => "lead",
-            LifecycleStage::Prospect => "prospect",
-            LifecycleStage::Customer => "customer",
-            LifecycleStage::Retention => "retention",
-            LifecycleStage::Advocacy => "advocacy",
-            LifecycleStage::Lost => "lost",
-            LifecycleStage::Churned => "churned",
-        }
-    }
-
     /// Position on the main path (lead 0 … advocacy 4); `None` for the side states.
     pub fn rank(self) -> Option<u8> {
         match self {
