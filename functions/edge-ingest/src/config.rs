@@ -5,6 +5,10 @@
 //! Two independent parts: [`IngestConfig`] for `POST /e` and [`SqsConfig`] for sending to SQS
 //! (the queue consumer, or `/e` itself in direct delivery). Each fails fast, naming the variable.
 
+use std::sync::{Mutex, PoisonError};
+
+use crm_domain::privacy::daily_salt;
+
 use crate::secret::Secret;
 use crate::sites::{SiteDirectory, SitesError};
 use crate::sqs::{AwsCredentials, SqsTarget};
@@ -55,7 +59,7 @@ pub enum Delivery {
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub delivery: Delivery,
-    pub daily_salt_secret: Secret,
+    pub daily_salt: DailySalt,
     pub visitor_pepper: Secret,
     pub sites: SiteDirectory,
 }
@@ -83,10 +87,54 @@ impl IngestConfig {
             })?;
         Ok(IngestConfig {
             delivery,
-            daily_salt_secret: hex_secret(&lookup, DAILY_SALT_SECRET)?,
+            daily_salt: DailySalt::new(hex_secret(&lookup, DAILY_SALT_SECRET)?),
             visitor_pepper: hex_secret(&lookup, VISITOR_PEPPER)?,
             sites,
         })
+    }
+}
+
+/// The key of the daily visitor salt ([`crm_domain::privacy::daily_salt`]) and the salt of the
+/// last day asked for: the salt changes only at midnight UTC, so an isolate derives it once a day
+/// instead of once per beacon.
+pub struct DailySalt {
+    secret: Secret,
+    /// `(UTC day, salt)`. A `Mutex` so the configuration can live in a `static`; a Worker isolate
+    /// runs one request at a time, so it is never contended.
+    last: Mutex<Option<(i64, [u8; 32])>>,
+}
+
+impl DailySalt {
+    pub fn new(secret: Secret) -> DailySalt {
+        DailySalt {
+            secret,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The salt of `day` (days since the Unix epoch, UTC).
+    pub fn for_day(&self, day: i64) -> [u8; 32] {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        match *last {
+            Some((cached_day, salt)) if cached_day == day => salt,
+            _ => {
+                let salt = daily_salt(self.secret.expose(), day);
+                *last = Some((day, salt));
+                salt
+            }
+        }
+    }
+}
+
+impl Clone for DailySalt {
+    fn clone(&self) -> DailySalt {
+        DailySalt::new(self.secret.clone())
+    }
+}
+
+impl std::fmt::Debug for DailySalt {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("DailySalt([redacted])")
     }
 }
 
@@ -249,6 +297,17 @@ mod tests {
             (VISITOR_PEPPER, SECRET_HEX),
         ]));
         assert!(matches!(not_hex, Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn the_daily_salt_is_derived_per_utc_day_and_reused_within_it() {
+        let secret = [3_u8; 32];
+        let salts = DailySalt::new(Secret::new(secret));
+        assert_eq!(salts.for_day(20_000), daily_salt(&secret, 20_000));
+        assert_eq!(salts.for_day(20_000), daily_salt(&secret, 20_000));
+        assert_eq!(salts.for_day(20_001), daily_salt(&secret, 20_001));
+        assert_ne!(salts.for_day(20_001), salts.for_day(20_000));
+        assert_eq!(format!("{salts:?}"), "DailySalt([redacted])");
     }
 
     #[test]

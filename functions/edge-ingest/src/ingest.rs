@@ -12,7 +12,6 @@ use crm_domain::ingest::{
     self, IngestError, IngestKeys, MAX_BEACON_BYTES, Receipt, RequestContext, check_content_type,
     parse_beacon,
 };
-use crm_domain::privacy::daily_salt;
 use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
 
@@ -134,7 +133,7 @@ async fn accept_beacon<D: IngestDeps, B: BodySource>(
         .ok_or_else(|| IngestError::UnknownSite(beacon.site.clone()))?;
     let config = deps.config();
     let now = deps.now();
-    let salt = daily_salt(config.daily_salt_secret.expose(), now.day());
+    let salt = config.daily_salt.for_day(now.day());
     let request = RequestContext {
         client_ip: client_ip(head),
         user_agent: head.header("user-agent").unwrap_or_default(),

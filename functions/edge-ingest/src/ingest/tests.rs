@@ -8,7 +8,7 @@ use crm_domain::message::{QueueMessage, VisitorKeyKind};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::config::Delivery;
+use crate::config::{DailySalt, Delivery};
 use crate::secret::Secret;
 use crate::sites::{SiteDirectory, parse_site};
 
@@ -36,7 +36,7 @@ impl FakeHost {
         FakeHost {
             config: IngestConfig {
                 delivery: Delivery::Queue,
-                daily_salt_secret: Secret::new([7_u8; 32]),
+                daily_salt: DailySalt::new(Secret::new([7_u8; 32])),
                 visitor_pepper: Secret::new([9_u8; 32]),
                 sites,
             },
