@@ -70,6 +70,18 @@ impl RequestHead {
     }
 }
 
+/// The path of an absolute URL as the runtime serializes it (`https://host[:port]/path?query`):
+/// what follows the host up to `?` or `#`, `/` when empty. No URL parser: in a serialized URL
+/// the first `/` after `://` starts the path, and `?` and `#` inside it are percent-encoded.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = match after_scheme.find(['/', '?', '#']) {
+        Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
+        _ => return "/",
+    };
+    path.find(['?', '#']).map_or(path, |end| &path[..end])
+}
+
 /// The query of an absolute URL (between `?` and `#`), without parsing the rest: the worker never
 /// needs more, and a full URL parser (with its IDNA tables) would cost size and time per request.
 pub fn query_of(url: &str) -> &str {
@@ -185,6 +197,19 @@ mod tests {
         assert_eq!(query_of("https://e.example/e#frag?no"), "");
         assert_eq!(query_of("https://e.example/e"), "");
         assert_eq!(query_of("https://e.example/e?"), "");
+    }
+
+    #[test]
+    fn the_path_is_what_follows_the_host_up_to_the_query_or_fragment() {
+        assert_eq!(path_of("https://e.example/e?site=demo"), "/e");
+        assert_eq!(path_of("https://e.example:8787/t.js#x"), "/t.js");
+        assert_eq!(
+            path_of("http://127.0.0.1:8787/a%3F%23b/c?d=/e"),
+            "/a%3F%23b/c"
+        );
+        assert_eq!(path_of("https://e.example"), "/");
+        assert_eq!(path_of("https://e.example?x=/y"), "/");
+        assert_eq!(path_of("https://e.example/"), "/");
     }
 
     #[test]

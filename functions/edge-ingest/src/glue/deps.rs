@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
-use worker::{Context, Delay, Env, KvStore, MessageBuilder, QueueContentType};
+use worker::js_sys::{Object, Reflect};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{Context, Delay, Env, KvStore, worker_sys};
 
-use super::runtime::{FetchTransport, log, now_millis, random_bytes};
+use super::runtime::{FetchTransport, js_text, log, now_millis, random_bytes};
 use crate::config::{ConfigError, Delivery, IngestConfig, SqsConfig};
 use crate::ingest::{IngestDeps, Unavailable};
 use crate::log::Level;
@@ -131,16 +134,14 @@ impl IngestDeps for WorkerIngest<'_> {
                 let queue = self.env.queue(EVENTS_QUEUE).map_err(|error| {
                     Unavailable(format!("queue binding {EVENTS_QUEUE}: {error}"))
                 })?;
-                // Text, not the default JSON content type: the body is already JSON, and a
-                // structured clone of a Rust value would turn its maps into JS `Map`s.
-                queue
-                    .send(
-                        MessageBuilder::new(message)
-                            .content_type(QueueContentType::Text)
-                            .build(),
-                    )
-                    .await
-                    .map_err(|error| Unavailable(format!("queue {EVENTS_QUEUE}: {error}")))
+                let queue: &worker_sys::Queue = queue.as_ref().unchecked_ref();
+                let sent = match queue.send(JsValue::from_str(&message), text_message_options()) {
+                    Ok(promise) => JsFuture::from(promise).await.map(drop),
+                    Err(error) => Err(error),
+                };
+                sent.map_err(|error| {
+                    Unavailable(format!("queue {EVENTS_QUEUE}: {}", js_text(&error)))
+                })
             }
             Some(sqs) => {
                 self.ctx.wait_until(send_directly(sqs, message));
@@ -152,6 +153,22 @@ impl IngestDeps for WorkerIngest<'_> {
     fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
         log(level, message, fields);
     }
+}
+
+/// `{contentType: "text"}`, built once per isolate. Text, not the default JSON content type: the
+/// body is already JSON, and a structured clone of a Rust value would turn its maps into JS
+/// `Map`s. (The binding is called directly: workers-rs would serialize these options again for
+/// every message.)
+fn text_message_options() -> JsValue {
+    thread_local! {
+        static OPTIONS: JsValue = {
+            let options = Object::new();
+            // Setting a property on a fresh plain object cannot fail.
+            let _ = Reflect::set(&options, &"contentType".into(), &"text".into());
+            options.into()
+        };
+    }
+    OPTIONS.with(JsValue::clone)
 }
 
 /// Direct delivery, after the response: one `SendMessageBatch` of one entry, tried

@@ -8,29 +8,29 @@
 mod deps;
 mod runtime;
 
-use worker::{Context, Env, MessageBatch, MessageExt, Request, Response, Result, event};
+use worker::{Context, Env, MessageBatch, MessageExt, Result, event, web_sys};
 
-use crate::http::{RequestHead, query_of};
+use crate::http::{RequestHead, path_of, query_of};
 use crate::log::Level;
 use crate::routes::{self, Route};
 use crate::sqs::forward::{Verdict, forward};
 use crate::{ingest, tracker};
 
 use deps::{WorkerIngest, sqs_config};
-use runtime::{FetchTransport, RequestBody, log, now_millis, to_worker_response};
+use runtime::{FetchTransport, RequestBody, log, now_millis, request_country, to_web_response};
 
+/// Takes and returns the runtime's own request and response: workers-rs' wrappers would read
+/// properties this worker does not use (see `runtime`).
 #[event(fetch)]
-async fn fetch(mut request: Request, env: Env, ctx: Context) -> Result<Response> {
-    // The path worker computed and the raw query: no URL parser on the request path.
-    let raw_url = request.inner().url();
+async fn fetch(request: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+    // One copy of the URL, cut into path and query without a URL parser; only the headers the
+    // worker reads are copied out.
+    let url = request.url();
     let mut head = {
         let headers = request.headers();
-        RequestHead::new(
-            request.method().as_ref(),
-            &request.path(),
-            query_of(&raw_url),
-            |name| headers.get(name).ok().flatten(),
-        )
+        RequestHead::new(&request.method(), path_of(&url), query_of(&url), |name| {
+            headers.get(name).ok().flatten()
+        })
     };
     let response = match routes::route(&head) {
         Route::Tracker => tracker::serve(&head),
@@ -47,12 +47,14 @@ async fn fetch(mut request: Request, env: Env, ctx: Context) -> Result<Response>
                 routes::misconfigured()
             }
             Ok(deps) if route == Route::Beacon => {
-                head.cf_country = request.cf().and_then(|cf| cf.country());
+                if head.header("cf-ipcountry").is_none() {
+                    head.cf_country = request_country(&request);
+                }
                 let declared_length = head
                     .header("content-length")
                     .and_then(|length| length.trim().parse().ok());
                 let body = RequestBody {
-                    request: &mut request,
+                    request: &request,
                     declared_length,
                 };
                 ingest::receive_beacon(&deps, &head, body).await
@@ -60,7 +62,7 @@ async fn fetch(mut request: Request, env: Env, ctx: Context) -> Result<Response>
             Ok(deps) => ingest::preflight(&deps, &head).await,
         },
     };
-    to_worker_response(response)
+    to_web_response(response)
 }
 
 /// The consumer of the Cloudflare Queue: forwards each batch to SQS and acknowledges exactly the
@@ -87,29 +89,38 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<(
         .map(|message| message.body().as_string())
         .collect();
     let texts: Vec<&str> = bodies.iter().flatten().map(String::as_str).collect();
-    let mut verdicts = forward(&FetchTransport, config, now_millis(), &texts)
+    let mut forwarded = forward(&FetchTransport, config, now_millis(), &texts)
         .await
         .into_iter();
-    let mut acknowledged = 0_usize;
-    for (message, body) in messages.iter().zip(&bodies) {
-        let verdict = match body {
-            Some(_) => verdicts
+    // One verdict per message, in order; a body that is not text was never sent.
+    let verdicts: Vec<Verdict> = bodies
+        .iter()
+        .map(|body| match body {
+            Some(_) => forwarded
                 .next()
                 .unwrap_or_else(|| Verdict::Retry("no verdict".to_owned())),
             None => Verdict::Retry("the message body is not text".to_owned()),
-        };
-        match verdict {
-            Verdict::Ack => {
-                message.ack();
-                acknowledged += 1;
-            }
-            Verdict::Retry(reason) => {
-                log(
-                    Level::Warn,
-                    "message not forwarded to SQS; the queue retries it",
-                    &[("queue_message_id", &message.id()), ("reason", &reason)],
-                );
-                message.retry();
+        })
+        .collect();
+    let acknowledged = verdicts
+        .iter()
+        .filter(|verdict| **verdict == Verdict::Ack)
+        .count();
+    if acknowledged == messages.len() {
+        // The usual case: one call for the batch instead of one per message.
+        batch.ack_all();
+    } else {
+        for (message, verdict) in messages.iter().zip(verdicts) {
+            match verdict {
+                Verdict::Ack => message.ack(),
+                Verdict::Retry(reason) => {
+                    log(
+                        Level::Warn,
+                        "message not forwarded to SQS; the queue retries it",
+                        &[("queue_message_id", &message.id()), ("reason", &reason)],
+                    );
+                    message.retry();
+                }
             }
         }
     }
