@@ -17,8 +17,9 @@
 # 3. for each delivery mode (queue, then direct): starts `wrangler dev --local` on a free loopback
 #    port with wrangler.toml (plus a local KV namespace of sites) and the SQS endpoint pointed at
 #    the emulator, and runs the `edge_e2e` test against it;
-# 4. with EDGE_BENCH=1, also measures a 20-event beacon against a trivial 204 worker
-#    (functions/edge-ingest/bench/load.mjs) and prints the figures.
+# 4. with EDGE_BENCH=1, also measures a 20-event beacon in each delivery mode against a worker
+#    answering 204 and a JavaScript worker doing the same I/O (functions/edge-ingest/bench/) and
+#    prints the figures; EDGE_BENCH_REQUESTS sets the beacons per worker (default 3000).
 # Everything it writes stays in functions/edge-ingest/build (wrangler's config, cache and state
 # included: XDG_CONFIG_HOME/XDG_CACHE_HOME point there, and WRANGLER_SEND_METRICS=false).
 
@@ -183,16 +184,10 @@ TOML
         { cat "$dir/kv.log" >&2; _edge_fail "could not write the test configuration in $dir"; return 1; }
 }
 
-# One delivery mode: a worker configured for it, its own SQS queue, the e2e test.
-_edge_run_mode() {
-    local root=$1 delivery=$2
-    local dir="$root/functions/edge-ingest/build/e2e/$delivery"
-    local queue="crm-edge-e2e-$delivery-$$"
-    local queue_url="$CRM_TEST_AWS_ENDPOINT/123456789012/$queue"
-    local salt_secret
-    salt_secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-    rm -rf "$dir" && mkdir -p "$dir"
-    # The worker's variables and secrets for this run (wrangler reads them like a .env file).
+# The worker's variables and secrets for a run, in $dir/worker.env (wrangler reads them like a .env
+# file). Arguments: dir, delivery, SQS queue URL, daily salt secret.
+_edge_worker_env() {
+    local dir=$1 delivery=$2 queue_url=$3 salt_secret=$4
     cat >"$dir/worker.env" <<VARS
 CRM_DELIVERY=$delivery
 CRM_SITES=[{"id":"demo","allowed_origins":["https://shop.example"]},{"id":"paused","allowed_origins":["*"],"enabled":false}]
@@ -203,6 +198,18 @@ CRM_VISITOR_PEPPER=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
 VARS
+}
+
+# One delivery mode: a worker configured for it, its own SQS queue, the e2e test.
+_edge_run_mode() {
+    local root=$1 delivery=$2
+    local dir="$root/functions/edge-ingest/build/e2e/$delivery"
+    local queue="crm-edge-e2e-$delivery-$$"
+    local queue_url="$CRM_TEST_AWS_ENDPOINT/123456789012/$queue"
+    local salt_secret
+    salt_secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+    rm -rf "$dir" && mkdir -p "$dir"
+    _edge_worker_env "$dir" "$delivery" "$queue_url" "$salt_secret"
     _edge_say "$delivery delivery: wrangler dev + end-to-end test"
     _edge_config "$root" "$dir" || return 1
     _edge_start_dev "edge worker ($delivery)" "$dir" --config "$dir/wrangler.toml" --env-file "$dir/worker.env" ||
@@ -212,23 +219,55 @@ VARS
         EDGE_E2E_DAILY_SALT_SECRET="$salt_secret" EDGE_E2E_WORKER_LOG="$EDGE_DEV_LOG" \
         cargo test --manifest-path "$root/Cargo.toml" -p edge-ingest --test edge_e2e --locked ||
         { tail -n 60 "$EDGE_DEV_LOG" >&2; _edge_fail "the $delivery end-to-end test failed; wrangler's log: $EDGE_DEV_LOG"; return 1; }
-    if [[ "${EDGE_BENCH:-0}" == 1 && "$delivery" == queue ]]; then
-        _edge_bench "$root" "$EDGE_DEV_URL" "$EDGE_DEV_PID" || return 1
-    fi
     stop_edge_workers
 }
 
-# The cost of a 20-event beacon: the real worker vs a 204 worker, same requests, same run.
+# The cost of a 20-event beacon, for each delivery mode: the real worker against a worker answering
+# 204 and a JavaScript worker doing the same I/O (bench/same-io-worker.js), same requests, same run
+# (bench/load.mjs). All three send to SQS through bench/sqs-sink.mjs, which answers at once: the
+# emulator slows down as its queues fill, and SQS's own work is not what is measured.
 _edge_bench() {
-    local root=$1 worker_url=$2 worker_pgid=$3
+    local root=$1
     local bench="$root/functions/edge-ingest/bench"
-    local dir="$root/functions/edge-ingest/build/e2e/bench"
-    rm -rf "$dir" && mkdir -p "$dir"
-    _edge_say "benchmark: ${EDGE_BENCH_REQUESTS:-3000} beacons of 20 events, worker vs 204 baseline"
-    _edge_start_dev "204 baseline" "$dir" --config "$bench/trivial.wrangler.toml" || return 1
-    WORKER_PGID=$worker_pgid BASELINE_PGID=$EDGE_DEV_PID \
-        node "$bench/load.mjs" "$worker_url" "$EDGE_DEV_URL" "${EDGE_BENCH_REQUESTS:-3000}" | tee "$dir/result.json" ||
-        { _edge_fail "the benchmark failed"; return 1; }
+    local base="$root/functions/edge-ingest/build/e2e/bench"
+    local requests=${EDGE_BENCH_REQUESTS:-3000}
+    local sink_port sink_pid sink waited delivery dir worker baseline same_io
+    rm -rf "$base" && mkdir -p "$base"
+    sink_port=$(_edge_free_port) || { _edge_fail "cannot find a free port"; return 1; }
+    node "$bench/sqs-sink.mjs" "$sink_port" >"$base/sink.log" 2>&1 &
+    sink_pid=$!
+    sink="http://127.0.0.1:$sink_port"
+    for ((waited = 0; waited < 50; waited++)); do
+        [[ -s "$base/sink.log" ]] && break
+        sleep 0.1
+    done
+    for delivery in queue direct; do
+        dir="$base/$delivery"
+        mkdir -p "$dir/worker" "$dir/same-io"
+        _edge_say "benchmark, $delivery delivery: $requests beacons of 20 events, worker vs 204 and same-I/O baselines"
+        _edge_worker_env "$dir/worker" "$delivery" "$sink/123456789012/crm-edge-bench" \
+            "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+        printf 'CRM_SQS_ENDPOINT=%s\n' "$sink" >>"$dir/worker/worker.env"
+        printf 'DELIVERY=%s\nSQS_ENDPOINT=%s\nSQS_QUEUE_URL=%s\n' "$delivery" "$sink" \
+            "$sink/123456789012/crm-edge-bench-same-io" >"$dir/same-io/worker.env"
+        _edge_config "$root" "$dir/worker" &&
+            _edge_start_dev "edge worker ($delivery, benchmark)" "$dir/worker" \
+                --config "$dir/worker/wrangler.toml" --env-file "$dir/worker/worker.env" &&
+            worker="worker=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
+            _edge_start_dev "204 baseline" "$dir/plain-204" --config "$bench/trivial.wrangler.toml" &&
+            baseline="plain-204=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
+            _edge_start_dev "same-I/O baseline ($delivery)" "$dir/same-io" \
+                --config "$bench/same-io.wrangler.toml" --env-file "$dir/same-io/worker.env" &&
+            same_io="same-io=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
+            node "$bench/load.mjs" --requests "$requests" "$worker" "$baseline" "$same_io" \
+                >"$dir/result.json" &&
+            cat "$dir/result.json" ||
+            { kill "$sink_pid" 2>/dev/null; _edge_fail "the $delivery benchmark failed"; return 1; }
+        stop_edge_workers
+    done
+    kill "$sink_pid" 2>/dev/null
+    wait "$sink_pid" 2>/dev/null
+    return 0
 }
 
 _edge_main() {
@@ -258,6 +297,9 @@ _edge_main() {
     _edge_run_mode "$root" queue || return 1
     _edge_run_mode "$root" direct || return 1
     _edge_say "edge worker: all end-to-end tests passed"
+    if [[ "${EDGE_BENCH:-0}" == 1 ]]; then
+        _edge_bench "$root" || return 1
+    fi
 }
 
 _edge_main

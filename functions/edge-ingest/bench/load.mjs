@@ -1,40 +1,57 @@
 // Edge benchmark: the time a 20-event beacon costs inside workerd, measured from outside.
 //
-//   node load.mjs <worker-url> <baseline-url> [requests] [scenario]
+//   node load.mjs [--requests N] [--scenario beacon|unknown_site|health] TARGET...
+//
+// TARGET is `name=url` or `name=url@pgid`. The first target is the worker under test; the others
+// are baselines it is compared with (tests/edge.sh passes a worker answering 204 and a JavaScript
+// worker doing the same I/O as ours, see bench/same-io-worker.js).
 //
 // scenario: "beacon" (default; accepted, anonymized, queued), "unknown_site" (the same beacon for
 // a site that does not exist: parsed, then refused with 403, nothing queued) or "health"
 // (GET /health: the cost of the wasm module and routing alone).
 //
-// Sends the same POST /e (one 20-event beacon, a fresh session per request) to the real worker
-// and to a trivial worker answering 204, interleaved in blocks so both see the same machine load,
-// one request at a time over a kept-alive connection. Workers freeze their clock during a request,
-// so only an outside clock can time it. Prints one JSON object: per-request latency statistics
-// for each, their ratio and the mean and median differences (our extra time per beacon).
+// Sends the same requests (one 20-event beacon, a fresh session each) to every target, interleaved
+// in blocks of 100 so all see the same machine load, one request at a time over a kept-alive
+// connection. Workers freeze their clock during a request, so only an outside clock can time it.
 //
-// With WORKER_PGID and BASELINE_PGID (the process groups of the two `wrangler dev`, as
-// tests/edge.sh starts them with setsid), it also reads the CPU time (/proc, user + system) the
-// workerd processes of each group spent during the measured phase, divided by the requests:
-// unlike latency, that barely moves when other programs load the machine. It includes everything
-// the worker's workerd did meanwhile (for the real worker: the local Queue and its consumer
-// forwarding the beacons to SQS).
+// With a process group id (tests/edge.sh starts each `wrangler dev` with setsid and passes its
+// pid), it also reads from /proc the CPU time (user + system) that the group's workerd processes
+// spent from the first measured request until they are idle again (queue consumers included:
+// it waits until no workerd of any target uses more than 5 ms of CPU per second, at most 60 s),
+// divided by the requests. CPU time moves less than latency when other programs load the machine.
+//
+// Prints one JSON object: per target, latency statistics and workerd CPU per request; per
+// baseline, the worker's extra time per request over it (p50, mean, CPU) and the ratios.
 import fs from "node:fs";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 
-const [workerUrl, baselineUrl, requestsArg] = process.argv.slice(2);
-if (!workerUrl || !baselineUrl) {
-  console.error("usage: node load.mjs <worker-url> <baseline-url> [requests]");
+const usage = "usage: node load.mjs [--requests N] [--scenario beacon|unknown_site|health] name=url[@pgid]...";
+const options = { requests: 3000, scenario: "beacon" };
+const targets = [];
+const args = process.argv.slice(2);
+for (let index = 0; index < args.length; index++) {
+  const arg = args[index];
+  if (arg === "--requests") options.requests = Number(args[++index]);
+  else if (arg === "--scenario") options.scenario = args[++index];
+  else {
+    const match = /^([\w-]+)=(https?:\/\/[^@]+)(?:@(\d+))?$/.exec(arg);
+    if (!match) {
+      console.error(`${usage}\nnot a target: ${arg}`);
+      process.exit(2);
+    }
+    targets.push({ name: match[1], base: match[2], pgid: match[3], samples: [] });
+  }
+}
+if (targets.length < 2 || !(options.requests > 0) || !["beacon", "unknown_site", "health"].includes(options.scenario)) {
+  console.error(usage);
   process.exit(2);
 }
-const requests = Number(requestsArg ?? 3000);
-const scenario = process.argv[5] ?? "beacon";
-if (!["beacon", "unknown_site", "health"].includes(scenario)) {
-  console.error(`unknown scenario ${scenario}`);
-  process.exit(2);
-}
+const { requests, scenario } = options;
 const block = 100;
 const warmup = 200;
+const path = scenario === "health" ? "/health" : "/e";
+const expected = { beacon: 202, unknown_site: 403, health: 200 }[scenario];
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -63,7 +80,7 @@ function beacon(serial) {
   });
 }
 
-function post(url, body) {
+function send(url, body) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.request(url, {
@@ -92,8 +109,6 @@ function stats(samples) {
   return { n: sorted.length, mean_ms: mean, p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99) };
 }
 
-const path = scenario === "health" ? "/health" : "/e";
-const expected = { beacon: 202, unknown_site: 403, health: 200 }[scenario];
 const clockTicks = 100; // USER_HZ on Linux
 // CPU seconds of the processes of a process group, workerd and the rest (wrangler's node) apart.
 function groupCpu(pgid) {
@@ -117,23 +132,41 @@ function groupCpu(pgid) {
   return totals;
 }
 
-const targets = [
-  { name: "worker", url: new URL(path, workerUrl).href, expect: expected, samples: [], pgid: process.env.WORKER_PGID },
-  { name: "baseline", url: new URL(path, baselineUrl).href, expect: 204, samples: [], pgid: process.env.BASELINE_PGID },
-];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const loadAverage = () => Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+
+// Until every target's workerd is idle again: queue consumers run after the last answer.
+async function waitUntilIdle() {
+  const started = performance.now();
+  let previous = targets.map((target) => groupCpu(target.pgid).workerd);
+  while (performance.now() - started < 60_000) {
+    await sleep(1000);
+    const now = targets.map((target) => groupCpu(target.pgid).workerd);
+    const busy = now.some((seconds, index) => seconds - previous[index] > 0.005);
+    previous = now;
+    if (!busy) break;
+  }
+  return (performance.now() - started) / 1000;
+}
+
 const payload = (serial) => (scenario === "health" ? null : beacon(serial));
+for (const target of targets) target.url = new URL(path, target.base).href;
 
 let serial = 0;
 for (const target of targets) {
-  for (let i = 0; i < warmup; i++) await post(target.url, payload(serial++));
+  for (let i = 0; i < warmup; i++) await send(target.url, payload(serial++));
 }
+await waitUntilIdle();
+const loadBefore = loadAverage();
 const cpuBefore = targets.map((target) => groupCpu(target.pgid));
 for (let done = 0; done < requests; done += block) {
   for (const target of targets) {
     for (let i = 0; i < block && done + i < requests; i++) {
-      const { status, ms } = await post(target.url, payload(serial++));
-      if (status !== target.expect) {
-        console.error(`${target.name} answered ${status}, expected ${target.expect}`);
+      const { status, ms } = await send(target.url, payload(serial++));
+      // The worker must give the scenario's answer; a baseline any success.
+      const wrong = target === targets[0] ? status !== expected : status < 200 || status > 299;
+      if (wrong) {
+        console.error(`${target.name} answered ${status}`);
         process.exit(1);
       }
       target.samples.push(ms);
@@ -141,31 +174,38 @@ for (let done = 0; done < requests; done += block) {
   }
 }
 agent.destroy();
-// Let the queue consumer forward the last batches (its batch timeout is 2 s) before reading CPU.
-await new Promise((resolve) => setTimeout(resolve, 4000));
+const loadAfterRequests = loadAverage();
+const settleSeconds = await waitUntilIdle();
 const cpuAfter = targets.map((target) => groupCpu(target.pgid));
-const cpuPerRequest = (index, kind) => (1000 * (cpuAfter[index][kind] - cpuBefore[index][kind])) / requests;
 
-const [worker, baseline] = targets.map((target) => stats(target.samples));
-if (targets.every((target) => target.pgid)) {
-  worker.workerd_cpu_ms_per_request = cpuPerRequest(0, "workerd");
-  worker.wrangler_cpu_ms_per_request = cpuPerRequest(0, "other");
-  baseline.workerd_cpu_ms_per_request = cpuPerRequest(1, "workerd");
-  baseline.wrangler_cpu_ms_per_request = cpuPerRequest(1, "other");
-}
+const measured = targets.map((target, index) => {
+  const result = { name: target.name, ...stats(target.samples) };
+  if (target.pgid) {
+    result.workerd_cpu_ms_per_request = (1000 * (cpuAfter[index].workerd - cpuBefore[index].workerd)) / requests;
+    result.wrangler_cpu_ms_per_request = (1000 * (cpuAfter[index].other - cpuBefore[index].other)) / requests;
+  }
+  return result;
+});
+const [worker, ...baselines] = measured;
 const result = {
   scenario,
   requests_each: requests,
   beacon_bytes: Buffer.byteLength(beacon(0)),
   events_per_beacon: 20,
-  worker,
-  baseline,
-  ratio_mean: worker.mean_ms / baseline.mean_ms,
-  extra_mean_ms: worker.mean_ms - baseline.mean_ms,
-  extra_p50_ms: worker.p50_ms - baseline.p50_ms,
+  load_average: { before: loadBefore, after_requests: loadAfterRequests },
+  settle_seconds: settleSeconds,
+  targets: measured,
+  extra_over: Object.fromEntries(baselines.map((baseline) => {
+    const extra = {
+      p50_ms: worker.p50_ms - baseline.p50_ms,
+      mean_ms: worker.mean_ms - baseline.mean_ms,
+      ratio_mean: worker.mean_ms / baseline.mean_ms,
+    };
+    if (worker.workerd_cpu_ms_per_request !== undefined && baseline.workerd_cpu_ms_per_request !== undefined) {
+      extra.workerd_cpu_ms = worker.workerd_cpu_ms_per_request - baseline.workerd_cpu_ms_per_request;
+      extra.ratio_workerd_cpu = worker.workerd_cpu_ms_per_request / baseline.workerd_cpu_ms_per_request;
+    }
+    return [baseline.name, extra];
+  })),
 };
-if (worker.workerd_cpu_ms_per_request !== undefined) {
-  result.extra_workerd_cpu_ms = worker.workerd_cpu_ms_per_request - baseline.workerd_cpu_ms_per_request;
-  result.ratio_workerd_cpu = worker.workerd_cpu_ms_per_request / baseline.workerd_cpu_ms_per_request;
-}
 console.log(JSON.stringify(result, null, 2));
