@@ -215,7 +215,7 @@ def main():
             sys.exit(f"missing binary for {label}: {path} (see tests/perf/README.md)")
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
-    print("\n## Size (release profile: strip = symbols, lto = thin, codegen-units = 4)\n")
+    print("\n## Size (workspace release profile, see Cargo.toml)\n")
     print("| binary | bytes | MiB | stripped | < 8 MiB |")
     print("|---|---:|---:|---|---|")
     sizes = {}
