@@ -20,7 +20,7 @@ function sendMessageBatch(env, bodies) {
       QueueUrl: env.SQS_QUEUE_URL,
       Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body })),
     }),
-  }).then((response) => response.text());
+  }).then((response) => response.arrayBuffer());
 }
 
 export default {

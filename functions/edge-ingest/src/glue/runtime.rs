@@ -5,7 +5,7 @@
 //! `Response` and `Fetch` wrappers, which read every property up front (the `cf` object, the path
 //! as a new string), copy bodies through an extra `Uint8Array`, and read a fetched body as a
 //! stream, chunk by chunk. Each crossing between JavaScript and WebAssembly is small; per beacon
-//! they add up, so the glue makes only the ones it needs.
+//! they add up, so the glue makes only the ones it needs. Bodies are read with `arrayBuffer()`.
 
 use worker::js_sys::{self, Function, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -173,7 +173,7 @@ pub fn log(level: Level, message: &str, fields: &[(&str, &str)]) {
     }
 }
 
-/// `fetch` to SQS; the answer's body is read in one `text()`.
+/// `fetch` to SQS; the answer's body is read in one `arrayBuffer()`.
 pub struct FetchTransport;
 
 impl SqsTransport for FetchTransport {
@@ -197,6 +197,8 @@ async fn send_request(request: SignedRequest) -> std::result::Result<(u16, Strin
             .await?
             .dyn_into()?;
     let status = response.status();
-    let body = JsFuture::from(response.text()?).await?;
-    Ok((status, body.as_string().unwrap_or_default()))
+    // `arrayBuffer()`, not `text()`: in workerd the latter cost about 0.3 ms more CPU per call
+    // (measured with the benchmark's fetch variants).
+    let body = Uint8Array::new(&JsFuture::from(response.array_buffer()?).await?).to_vec();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
