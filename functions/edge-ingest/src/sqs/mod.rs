@@ -1,7 +1,7 @@
 //! SQS over plain HTTP: `SendMessageBatch` in SQS's JSON protocol, signed with SigV4.
 //!
 //! No AWS SDK (it does not run in a Worker): [`request`] builds the signed request as data,
-//! [`sign`] signs it (SigV4), [`response`] reads which entries SQS accepted, and [`forward`]
+//! [`sign`] wraps `aws-sigv4`, [`response`] reads which entries SQS accepted, and [`forward`]
 //! turns a batch of queue messages into requests and a verdict per message (acknowledge once SQS
 //! accepted it, retry otherwise) over the [`forward::SqsTransport`] port the glue implements with
 //! `fetch`.
