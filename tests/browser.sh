@@ -45,7 +45,12 @@ _browser_run() {
     _browser_node_modules || return 1
     cargo build -p crm-local --locked || { _browser_fail "building crm-local failed"; return 1; }
     export CRM_LOCAL_BIN="$root/target/debug/crm-local"
-    (cd "$root/tests/browser" && node --test) || { _browser_fail "browser tests failed"; return 1; }
+    # A hung browser or server must fail the run, not stall it: every test has a deadline, the
+    # runner exits once the tests are done even if a handle is left open, and the whole step has
+    # a ceiling of its own.
+    (cd "$root/tests/browser" &&
+        timeout --kill-after=15s 900s node --test --test-timeout=180000 --test-force-exit) ||
+        { _browser_fail "browser tests failed (or ran past their 900 s ceiling)"; return 1; }
 }
 
 step "browser: tracker and demo site in Chromium"

@@ -79,7 +79,7 @@ export async function startRecordingProxy(target) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${server.address().port}`;
-  return { base, beacons, close: () => new Promise((resolve) => server.close(resolve)) };
+  return { base, beacons, close: () => closeServer(server) };
 }
 
 export const eventsOf = (beacons) => beacons.flatMap(({ body }) => JSON.parse(body).events);
@@ -130,7 +130,7 @@ export async function startStubServer() {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${server.address().port}`;
-  return { base, received, events: () => eventsOf(received), close: () => new Promise((resolve) => server.close(resolve)) };
+  return { base, received, events: () => eventsOf(received), close: () => closeServer(server) };
 }
 
 const run = promisify(execFile);
@@ -181,6 +181,13 @@ export async function startCrmLocal() {
   /** Every item of the store as `crm-local dump` prints it (deflated values inflated). */
   const dump = async () => (await run(binary, ['dump', '--data-dir', dataDir], { maxBuffer: 64 * 1024 * 1024 })).stdout;
   return { base, dataDir, api, dump, stop, output: () => output };
+}
+
+/** Closes a server without waiting for the browser to drop its keep-alive connections. */
+function closeServer(server) {
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
+  return closed;
 }
 
 async function freePort() {
