@@ -5,6 +5,16 @@
 # loudly when it cannot. Nothing is skipped silently.
 set -euo pipefail
 
+# A stalled tool must fail the run loudly, not hold CI until its own limit: the whole run has a
+# 70-minute ceiling (a fresh 2-core machine needs about 40 with every install).
+if [[ -z ${CRM_TESTS_UNDER_CEILING:-} ]]; then
+    export CRM_TESTS_UNDER_CEILING=1 CRM_TESTS_CEILING=${CRM_TESTS_CEILING:-4200}
+    status=0
+    timeout --kill-after=30s "${CRM_TESTS_CEILING}s" bash "${BASH_SOURCE[0]}" "$@" || status=$?
+    [[ $status -ne 124 ]] || printf 'tests/run.sh: stopped after %s s: a step stalled (see the last ==> above)\n' "$CRM_TESTS_CEILING" >&2
+    exit "$status"
+fi
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 cache=${CRM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-tools}
