@@ -5,8 +5,10 @@
 pub mod contact;
 pub mod csv_row;
 pub mod email;
+pub mod identity;
 pub mod interaction;
 pub mod lifecycle;
+pub mod rescore;
 pub mod score;
 pub mod validate;
 
