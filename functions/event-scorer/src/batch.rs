@@ -10,10 +10,12 @@ use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteId};
 use crm_domain::time::Millis;
 use crm_store::clock::Clock;
 use crm_store::repo::behavior::RollUpPolicy;
+use crm_store::repo::crm::identity::IdentityRepo;
 use crm_store::repo::{BehaviorRepo, SiteRepo};
 use crm_store::table::Table;
 
 use crate::commit::{GroupResult, commit_all};
+use crate::identity::link_identities;
 use crate::visitor::PreparedFold;
 
 /// Envelopes of one visitor folded together: with one session each at most, their writes
@@ -50,8 +52,16 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
     let groups = group_by_visitor(&behavior, messages, &mut report).await;
     let retained =
         retention_of_groups(&SiteRepo::new(deps.table.clone()), &groups, &mut report).await;
-    fold_and_commit(&behavior, &groups, &retained, now, &mut report).await;
+    let failed_groups = fold_and_commit(&behavior, &groups, &retained, now, &mut report).await;
     roll_up_sites(&behavior, &groups, now).await;
+    let committed: Vec<(&str, &BeaconEnvelope)> = retained
+        .iter()
+        .filter(|(index, _)| !failed_groups.contains(index))
+        .flat_map(|(index, _)| groups[*index].members.iter())
+        .map(|(transport_id, envelope)| (transport_id.as_str(), envelope))
+        .collect();
+    let identity = IdentityRepo::new(deps.table.clone());
+    link_identities(&identity, &committed, now, &mut report).await;
     tracing::info!(
         messages = messages.len(),
         applied = report.applied,
@@ -141,14 +151,15 @@ async fn retention_of_groups(
 
 /// Folds every group and commits the folds together. A visitor's envelopes fold together, at
 /// most MAX_ENVELOPES_PER_FOLD at a time so one fold always fits a transaction; a visitor with
-/// more gets further rounds, each folding from what the previous round committed.
+/// more gets further rounds, each folding from what the previous round committed. Returns the
+/// positions of the groups not (entirely) committed, whose messages are reported failed.
 async fn fold_and_commit(
     behavior: &BehaviorRepo,
     groups: &[VisitorGroup],
     retained: &[(usize, u32)],
     now: Millis,
     report: &mut BatchReport,
-) {
+) -> Vec<usize> {
     let rounds = groups
         .iter()
         .map(|group| group.members.len().div_ceil(MAX_ENVELOPES_PER_FOLD))
@@ -195,9 +206,10 @@ async fn fold_and_commit(
             }
         }
     }
-    for index in failed_groups {
-        report.failed.extend(groups[index].transport_ids());
+    for index in &failed_groups {
+        report.failed.extend(groups[*index].transport_ids());
     }
+    failed_groups
 }
 
 /// Rolls up the pending counters of every site the batch touched, when due. Counters already

@@ -5,11 +5,13 @@
 //! conditional on the version read, with the site counters they add held as pending counters
 //! until a roll-up. Redelivered messages are skipped because the profile remembers the ids it
 //! applied. A message that cannot be applied is reported as failed, alone, so the queue retries
-//! it and finally dead-letters it.
+//! it and finally dead-letters it. After the commit, the consented `identify` requests of the
+//! committed visitors link those visitors to contacts (`identity`).
 //! Transport (SQS, the embedded queue) and runtime (Lambda, crm-local) stay outside this crate.
 
 mod batch;
 mod commit;
+mod identity;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod visitor;

@@ -29,6 +29,16 @@ pub fn deps() -> ScorerDeps {
     }
 }
 
+/// A scorer on an in-memory SQLite store, and the store itself (tests that read every item).
+pub fn sqlite_deps() -> (Arc<SqliteTable>, ScorerDeps) {
+    let sqlite = Arc::new(SqliteTable::in_memory().unwrap());
+    let deps = ScorerDeps {
+        table: sqlite.clone(),
+        clock: Arc::new(FixedClock(NOW)),
+    };
+    (sqlite, deps)
+}
+
 pub fn beacon(id: &str, visitor: &str, session: &str, offset_ms: i64) -> BeaconEnvelope {
     let ts = NOW.0 - 60_000 + offset_ms;
     let events: Vec<crm_domain::event::Event> = serde_json::from_value(json!([

@@ -2,9 +2,10 @@
 //! a person lives there or is linked from there (see [`super::person`]), so GDPR export and
 //! erase read one partition.
 
+use crm_domain::site::SiteId;
 use crm_domain::time::Millis;
 
-use crate::repo::keys::padded_millis;
+use crate::repo::keys::{padded_millis, visitor_partition};
 use crate::table::Key;
 
 pub const META_SK: &str = "META";
@@ -117,3 +118,13 @@ pub fn lifecycle_shard_of(contact: &str) -> Key {
         .fold(0u32, |sum, byte| sum.wrapping_add(u32::from(byte)));
     lifecycle_shard((sum % u32::from(LIFECYCLE_SHARDS)) as u8)
 }
+
+/// The contact a visitor is linked to, written when an `identify` links them: `CONTACT` in the
+/// visitor's partition, holding the contact id. Written `attribute_not_exists` (or on the stale
+/// id it replaces), it is what makes a second contact's claim on the visitor a conflict. Living
+/// in the visitor's partition, it goes when an erase deletes the linked visitors' partitions.
+pub fn visitor_claim(site: &SiteId, visitor: &str) -> Key {
+    Key::new(visitor_partition(site, visitor), VISITOR_CLAIM_SK)
+}
+
+pub const VISITOR_CLAIM_SK: &str = "CONTACT";

@@ -8,18 +8,22 @@
 //! - [`person`]: links from a contact to items elsewhere holding its personal data, which GDPR
 //!   erase follows.
 //! - [`scan`]: one page of a filtered, ordered list that reads a bounded number of items.
+//! - [`identity`]: linking the visitor behind a consented `identify` to a contact.
 //! - [`keys`]: the CRM's key layout (documented in docs/data-model.md).
 
 pub mod audit;
 pub mod change;
 pub mod contacts;
 pub mod deals;
+pub mod identity;
 pub mod keys;
+pub mod outbox;
 pub mod person;
 pub mod pipelines;
 pub mod record;
 pub mod sales_keys;
 pub mod scan;
+pub mod scores;
 pub mod segments;
 pub mod timeline;
 
