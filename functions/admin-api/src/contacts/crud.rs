@@ -6,14 +6,14 @@ use crm_domain::contacts::{Contact, ContactPatch, Email, LifecycleStage, apply_p
 use crm_domain::records::{Action, Resource};
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
 use crm_store::repo::crm::segments::SegmentRepo;
-use crm_store::repo::crm::{Change, ContactSort, Expect, delete_all};
+use crm_store::repo::crm::{Change, ContactSort, delete_all};
 use crm_store::table::Cursor;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
     MAX_EXAMINED, MAX_PERSON_ITEMS, contact_audit, contact_view, finish, invalid, list_view,
-    load_contact, save_update, transition_entry,
+    load_contact, put_transition, save_update, transition_entry,
 };
 use crate::caller::{Caller, new_id};
 use crate::envelope;
@@ -177,7 +177,7 @@ pub async fn create(
         &caller.subject,
         now,
     );
-    change.put(entry.item()?, Expect::Absent);
+    put_transition(&mut change, &entry)?;
     change.audit(&contact_audit(
         caller,
         &contact.id,

@@ -117,7 +117,7 @@ pub async fn qualify_lead(
             &caller.subject,
             now,
         );
-        change.put(entry.item()?, Expect::Absent);
+        super::put_transition(&mut change, &entry)?;
     }
     let version = save_update(
         &state,

@@ -1,31 +1,26 @@
-//! Lifecycle stage (read, manual change with a reason), lead-score recalculation (the engine's
-//! `lead_score` over the stored contact, linked visitors' profiles and interactions) and the
-//! lifecycle analytics.
+//! Lifecycle stage (read, manual change with a reason), score recalculation (the contact score
+//! service, `crm_store::repo::crm::scores`: lead and health scores, score-change records and the
+//! automatic transitions that follow) and the lifecycle analytics.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
-use crm_domain::contacts::Interaction;
 use crm_domain::contacts::LifecycleStage;
 use crm_domain::contacts::lifecycle::check_manual_change;
-use crm_domain::contacts::score::lead_inputs;
 use crm_domain::deals::date::Date;
-use crm_domain::engine::change::DEFAULT_CHANGE_THRESHOLD;
-use crm_domain::engine::{
-    LeadConfig, ScoreCause, ScoreChange, ScoreKind, lead_score, score_change,
-};
+use crm_domain::engine::{ScoreCause, ScoreKind};
 use crm_domain::records::{Action, Resource};
-use crm_domain::site::SiteId;
 use crm_domain::time::{MILLIS_PER_DAY, Millis};
 use crm_store::repo::codec::decode;
 use crm_store::repo::crm::keys::TIMELINE_SK_PREFIX;
-use crm_store::repo::crm::{Change, Expect, TimelineEntry};
+use crm_store::repo::crm::scores::{ContactScores, RescoreError, Trigger, score_change_detail};
+use crm_store::repo::crm::{Change, TimelineEntry};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{MAX_PERSON_ITEMS, contact_view, load_contact, save_update, transition_entry};
-use crate::caller::{Caller, new_id};
+use super::{contact_view, load_contact, save_update, transition_entry};
+use crate::caller::Caller;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch};
@@ -36,8 +31,6 @@ use crate::views::rfc3339;
 const TRANSITIONS_SHOWN: usize = 200;
 /// Transitions one analytics request reads.
 const MAX_TRANSITIONS_READ: usize = 1000;
-/// Interactions read per query when recalculating a score.
-const INTERACTIONS_PAGE: usize = 1000;
 
 #[utoipa::path(get, path = "/crm/contacts/{id}/lifecycle", tag = "contacts",
     params(("id" = String, Path, description = "contact id")),
@@ -161,7 +154,7 @@ pub async fn change_stage(
             &caller.subject,
             now,
         );
-        change.put(entry.item()?, Expect::Absent);
+        super::put_transition(&mut change, &entry)?;
     }
     save_update(state, caller, current, &updated, action, change, if_match).await
 }
@@ -182,102 +175,65 @@ pub async fn recalculate_score(
         Resource::Contact,
         current.record.owner_id.as_deref(),
     )?;
-    let now = state.clock.now();
-    let mut profiles = Vec::new();
-    for link in &current.record.linked_visitors {
-        let Ok(site) = SiteId::parse(&link.site) else {
-            continue;
-        };
-        if let Some(profile) = state.behavior.get_profile(&site, &link.visitor).await? {
-            profiles.push(profile);
-        }
-    }
-    let interactions = all_interactions(&state, &id).await?;
-    let inputs = lead_inputs(&current.record, &profiles, &interactions);
-    let score = lead_score(&inputs, &LeadConfig::default(), now);
-    let before = current.record.lead_score;
-    let after = score.whole();
-    let record = score_change(
-        ScoreKind::Lead,
-        Some(f64::from(before)),
-        score.score,
-        &score.factors,
-        ScoreCause::Recalculation,
-        DEFAULT_CHANGE_THRESHOLD,
-        now,
-    );
-    let record_view = record.as_ref().map(score_change_detail);
-    // Within half a point the stored whole score is unchanged, and so is the record.
-    let version = if after == before {
-        current.version
-    } else {
-        let mut updated = current.record.clone();
-        updated.lead_score = after;
-        updated.updated_at = now;
-        let mut change = Change::new();
-        if let Some(detail) = &record_view {
-            let entry = TimelineEntry {
-                id: new_id(),
-                contact_id: id.clone(),
-                at: now,
-                kind: "score_change".to_owned(),
-                summary: format!("lead score {before} → {} (recalculation)", score.score),
-                detail: detail.clone(),
-                actor: caller.subject.clone(),
-            };
-            change.put(entry.item()?, Expect::Absent);
-        }
-        save_update(
-            &state,
-            &caller,
-            &current,
-            &updated,
-            "recalculate_score",
-            change,
-            IfMatch(None),
-        )
-        .await?
+    let trigger = Trigger {
+        cause: ScoreCause::Recalculation,
+        action: "recalculate_score".to_owned(),
+        actor: caller.actor(),
     };
+    let outcome = ContactScores::new(state.table.clone())
+        .rescore(&id, state.clock.now(), &trigger)
+        .await
+        .map_err(|error| match error {
+            RescoreError::NotFound(_) => ApiError::NotFound(format!("no contact {id}")),
+            RescoreError::Contended(_) => ApiError::conflict(error.to_string()),
+            RescoreError::Table(error) => error.into(),
+        })?;
+    let lead_change = outcome
+        .changes
+        .iter()
+        .find(|change| change.kind == ScoreKind::Lead)
+        .map(score_change_detail);
+    let health_change = outcome
+        .changes
+        .iter()
+        .find(|change| change.kind == ScoreKind::Health)
+        .map(score_change_detail);
+    let after = outcome.contact.record.lead_score;
+    let before = outcome.previous_lead_score;
+    let transitions: Vec<Value> = outcome
+        .transitions
+        .iter()
+        .map(|message| {
+            json!({
+                "id": message.id,
+                "from": message.from,
+                "to": message.to,
+                "rule": message.rule,
+                "reason": message.reason,
+            })
+        })
+        .collect();
     Ok(envelope::versioned(
         json!({
             "lead_score": after,
             "previous": before,
             "changed": after != before,
-            "score": score.score,
-            "factors": score.factors,
-            "score_change": record_view,
+            "score": outcome.lead.score,
+            "factors": outcome.lead.factors,
+            "score_change": lead_change,
+            "health": {
+                "health_score": outcome.contact.record.health_score,
+                "previous": outcome.previous_health_score,
+                "score": outcome.health.score,
+                "risk": outcome.health.risk,
+                "factors": outcome.health.factors,
+                "score_change": health_change,
+            },
+            "stage": outcome.contact.record.lifecycle_stage,
+            "transitions": transitions,
         }),
-        version,
+        outcome.contact.version,
     ))
-}
-
-/// A score-change record as the timeline's `detail`: kind, old, new, factors, cause (the time
-/// is the entry's own).
-fn score_change_detail(record: &ScoreChange) -> Value {
-    json!({
-        "kind": record.kind,
-        "old": record.old,
-        "new": record.new,
-        "factors": record.factors,
-        "cause": record.cause,
-    })
-}
-
-/// Every interaction logged on the contact (at most [`MAX_PERSON_ITEMS`]).
-async fn all_interactions(state: &AdminState, id: &str) -> Result<Vec<Interaction>, ApiError> {
-    let mut interactions = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = state
-            .contacts
-            .interactions(id, INTERACTIONS_PAGE, cursor)
-            .await?;
-        interactions.extend(page);
-        match next {
-            Some(next) if interactions.len() < MAX_PERSON_ITEMS => cursor = Some(next),
-            _ => return Ok(interactions),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,9 +18,11 @@ pub use privacy::*;
 
 use crm_domain::contacts::{Contact, LifecycleStage, Transition};
 use crm_domain::time::Millis;
+use crm_store::repo::crm::outbox::{TransitionMessage, add_transition};
 use crm_store::repo::crm::{
     AuditEntry, Change, CommitError, ContactWrite, TimelineEntry, Versioned, commit,
 };
+use crm_store::table::TableError;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -150,6 +152,17 @@ pub fn transition_entry(
     }
 }
 
+/// Adds a transition's timeline entry and, in the same transaction, its outbox item: the relay
+/// publishes it on the transitions queue once committed (see `crm_store::repo::crm::outbox`).
+pub fn put_transition(change: &mut Change, entry: &TimelineEntry) -> Result<(), ApiError> {
+    change.put(entry.item()?, crm_store::repo::crm::Expect::Absent);
+    let transition: Transition = serde_json::from_value(entry.detail.clone())
+        .map_err(|error| TableError::Invalid(format!("a transition entry: {error}")))?;
+    let message = TransitionMessage::new(&entry.contact_id, &transition, None);
+    add_transition(change, &message)?;
+    Ok(())
+}
+
 /// Writes an updated contact (with its audit entry and any extra items already in `change`).
 pub async fn save_update(
     state: &AdminState,
@@ -170,7 +183,7 @@ pub async fn save_update(
             &caller.subject,
             updated.updated_at,
         );
-        change.put(entry.item()?, crm_store::repo::crm::Expect::Absent);
+        put_transition(&mut change, &entry)?;
     }
     change.audit(&contact_audit(
         caller,
