@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use crm_domain::records::{Action, Resource};
+use crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS;
 use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteConfig, SiteId};
 use crm_store::repo::StoredSite;
 use crm_store::repo::crm::{AuditEntry, Change, Expect};
@@ -30,6 +31,9 @@ pub struct NewSite {
     allowed_origins: Vec<String>,
     #[serde(default = "default_retention")]
     retention_days: u32,
+    /// Days a session keeps its page paths and visitor link (default 180).
+    #[serde(default = "default_session_retention")]
+    session_retention_days: u32,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
 }
@@ -43,6 +47,9 @@ pub struct SiteFields {
     allowed_origins: Vec<String>,
     #[serde(default = "default_retention")]
     retention_days: u32,
+    /// Days a session keeps its page paths and visitor link (default 180).
+    #[serde(default = "default_session_retention")]
+    session_retention_days: u32,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
 }
@@ -53,11 +60,16 @@ pub struct SitePatch {
     name: Option<String>,
     allowed_origins: Option<Vec<String>>,
     retention_days: Option<u32>,
+    session_retention_days: Option<u32>,
     enabled: Option<bool>,
 }
 
 fn default_retention() -> u32 {
     DEFAULT_RETENTION_DAYS
+}
+
+fn default_session_retention() -> u32 {
+    DEFAULT_SESSION_RETENTION_DAYS
 }
 
 fn enabled_by_default() -> bool {
@@ -70,6 +82,7 @@ struct SiteView {
     name: String,
     allowed_origins: Vec<String>,
     retention_days: u32,
+    session_retention_days: u32,
     enabled: bool,
     version: i64,
     created_at: Option<String>,
@@ -85,6 +98,7 @@ impl From<&StoredSite> for SiteView {
             name: stored.config.name.clone(),
             allowed_origins: stored.config.allowed_origins.clone(),
             retention_days: stored.config.retention_days,
+            session_retention_days: stored.config.session_retention_days,
             enabled: stored.config.enabled,
             version: stored.version,
             created_at: time(stored.created_at),
@@ -136,6 +150,7 @@ pub async fn create_site(
         name: input.name.trim().to_owned(),
         allowed_origins: input.allowed_origins,
         retention_days: input.retention_days,
+        session_retention_days: input.session_retention_days,
         enabled: input.enabled,
     })?;
     let now = state.clock.now();
@@ -196,6 +211,7 @@ pub async fn replace_site(
         name: Some(fields.name),
         allowed_origins: Some(fields.allowed_origins),
         retention_days: Some(fields.retention_days),
+        session_retention_days: Some(fields.session_retention_days),
         enabled: Some(fields.enabled),
     };
     update(state, caller, id, if_match, patch).await
@@ -265,6 +281,9 @@ async fn update(
     }
     if let Some(days) = patch.retention_days {
         config.retention_days = days;
+    }
+    if let Some(days) = patch.session_retention_days {
+        config.session_retention_days = days;
     }
     if let Some(enabled) = patch.enabled {
         config.enabled = enabled;

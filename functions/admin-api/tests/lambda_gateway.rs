@@ -26,6 +26,7 @@ async fn table_with_demo_site() -> Arc<dyn Table> {
             name: "Demo".to_owned(),
             allowed_origins: vec!["*".to_owned()],
             retention_days: 90,
+            session_retention_days: 180,
             enabled: true,
         })
         .await

@@ -59,6 +59,8 @@ impl From<EdgeSite> for SiteConfig {
             id: site.id,
             allowed_origins: site.allowed_origins,
             retention_days: site.retention_days,
+            // The edge keeps no sessions; the CRM's site record sets this.
+            session_retention_days: crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS,
             enabled: site.enabled,
         }
     }

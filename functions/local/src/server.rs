@@ -45,6 +45,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         name: "Demo shop".to_owned(),
         allowed_origins: vec!["*".to_owned()],
         retention_days: DEFAULT_RETENTION_DAYS,
+        session_retention_days: crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS,
         enabled: true,
     };
     sites

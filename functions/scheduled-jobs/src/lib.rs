@@ -8,9 +8,9 @@
 //!
 //! | job | what it does |
 //! |---|---|
-//! | `retention` | deletes raw events older than their site's retention ([`retention`]) |
+//! | `retention` | deletes raw events and score-change records past their retention, anonymizes old sessions ([`retention`]) |
 //! | `decay` | not available yet (issue 6): fails with [`JobError::NotYetAvailable`] |
-//! | `segments` | not available yet (issue 6): fails with [`JobError::NotYetAvailable`] |
+//! | `segments` | re-evaluates every dynamic segment over the contacts ([`segments`]) |
 //!
 //! Never depends on a runtime or an SDK outside the `lambda` feature: crm-local builds it with
 //! `default-features = false`.
@@ -20,6 +20,7 @@ mod error;
 pub mod lambda;
 mod request;
 pub mod retention;
+pub mod segments;
 
 use std::sync::Arc;
 
@@ -52,6 +53,23 @@ pub struct JobReport {
     pub visitors_scanned: u64,
     /// Items the run deleted.
     pub items_removed: u64,
+    /// Sessions the run anonymized (`retention`).
+    #[serde(default)]
+    pub sessions_anonymized: u64,
+    /// Score-change records the run deleted (`retention`; also counted in `items_removed`).
+    #[serde(default)]
+    pub score_changes_removed: u64,
+    /// Contacts the run examined (`retention`: their score changes; `segments`: memberships).
+    #[serde(default)]
+    pub contacts_scanned: u64,
+    /// Dynamic segments the run worked on (`segments`; one split across runs counts in each).
+    #[serde(default)]
+    pub segments_visited: u64,
+    /// Memberships the run added and removed (`segments`).
+    #[serde(default)]
+    pub members_added: u64,
+    #[serde(default)]
+    pub members_removed: u64,
     /// The run completed a sweep over every site; the next run starts a new one.
     pub sweep_finished: bool,
     /// The run saved a cursor that the next run resumes from.
@@ -70,6 +88,12 @@ impl JobReport {
             sites_visited: 0,
             visitors_scanned: 0,
             items_removed: 0,
+            sessions_anonymized: 0,
+            score_changes_removed: 0,
+            contacts_scanned: 0,
+            segments_visited: 0,
+            members_added: 0,
+            members_removed: 0,
             sweep_finished: false,
             cursor_saved: false,
             superseded: false,
@@ -81,6 +105,7 @@ impl JobReport {
 pub async fn run_job(request: JobRequest, deps: &JobDeps) -> Result<JobReport, JobError> {
     match request.job {
         JobKind::Retention => retention::run(deps, request.budget()).await,
-        JobKind::Decay | JobKind::Segments => Err(JobError::NotYetAvailable(request.job.name())),
+        JobKind::Segments => segments::run(deps, request.budget()).await,
+        JobKind::Decay => Err(JobError::NotYetAvailable(request.job.name())),
     }
 }

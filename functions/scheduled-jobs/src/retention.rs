@@ -1,33 +1,48 @@
-//! The retention job: deletes raw-event items older than their site's retention.
+//! The retention job: what each site's retention policy says is due goes — raw events are
+//! deleted, old sessions anonymized, old score-change records deleted. The rules (is it due,
+//! what an anonymized session keeps) are `crm_domain::retention`; this module only moves data.
 //!
 //! # Why a job when DynamoDB has TTL
-//! Every raw-events item carries a `ttl` (received + the site's retention at write time), and on
-//! DynamoDB TTL deletes expired items for free — but only eventually, typically within a few days
-//! of expiry (AWS documents up to about 48 hours), and expired items stay readable until then.
-//! The embedded SQLite store has no TTL at all. This job deletes what has expired and TTL has
-//! not removed yet, so retention is honoured on time on DynamoDB and at all on SQLite (where it
-//! is the only remover). It also applies a site's *current* retention: when a site shortens it,
-//! items written with the longer TTL are removed on the next sweep.
+//! Every raw-events item carries a `ttl` (received + the site's retention at write time), and so
+//! does every score-change timeline entry (written + 2 years). On DynamoDB TTL deletes expired
+//! items for free — but only eventually, typically within a few days of expiry (AWS documents
+//! up to about 48 hours), and expired items stay readable until then. The embedded SQLite store
+//! has no TTL at all. This job deletes what has expired and TTL has not removed yet, so retention
+//! is honoured on time on DynamoDB and at all on SQLite. It also applies a site's *current*
+//! retention: when a site shortens it, items written with the longer TTL go on the next sweep.
+//! TTL cannot anonymize: sessions are only ever anonymized by this job.
 //!
 //! # How
-//! A sweep walks every site (in id order), and each site's visitors through the visitors index
-//! (GSI1 `SITE#{site}#VISITORS`, oldest activity first). For each visitor it queries the
-//! visitor's partition for sort keys between `E#` and `E#{cutoff}` — exactly the raw-events
-//! items received before `now - retention_days` — and deletes them with `BatchWriteItem`s of at
-//! most 25 keys. No Scan. Profiles (`PROFILE`), sessions (`S#…`), identify requests
-//! (`IDENTIFY#…`), contacts and deals are never in that range, so they are never touched.
+//! A sweep has two phases.
+//!
+//! 1. **Sites.** Every site (in id order), and each site's visitors through the visitors index
+//!    (GSI1 `SITE#{site}#VISITORS`, oldest activity first). For each visitor it queries the
+//!    visitor's partition for sort keys between `E#` and `E#{cutoff}` — exactly the raw-events
+//!    items received before `now - retention_days` — and deletes them with `BatchWriteItem`s of
+//!    at most 25 keys. Then it reads the visitor's sessions (`S#…`) and anonymizes each one
+//!    whose last activity is older than `session_retention_days`: one transaction puts the
+//!    anonymized copy (`SITE#{site}#ANON_SESSIONS` / `{day}#{random id}`: aggregates only) and
+//!    deletes the original, on condition that it is unchanged since it was read.
+//! 2. **Contacts.** Every contact through the creation-order index (GSI1 `CONTACTS#CREATED`);
+//!    for each, the timeline entries older than the score-change retention (sort keys between
+//!    `T#` and `T#{cutoff}`) are read and those of kind `score_change` deleted. The contact
+//!    record, its other timeline entries, interactions and deals are never written.
+//!
+//! No Scan. Profiles, identify requests, aggregates, contacts and deals are never touched.
 //!
 //! # Bounded, resumable, idempotent
-//! One run examines at most `budget` visitors. After every page of visitors it saves its
-//! position (the site and the index cursor) in the job-state item `JOB#retention` / `STATE`,
-//! conditional on the version it read; the next run continues from there, and the run that
-//! completes the sweep clears the position so the next one starts over. A run that crashes
-//! before saving is redone by the next one: deleting what is already gone is a no-op, and what
-//! is still there is found again, so nothing is removed twice or missed. Two overlapping runs
-//! cannot move the position backwards: the one whose save finds another version stops early.
+//! One run examines at most `budget` visitors and contacts together. After every page it saves
+//! its position (the phase, the site and the index cursor) in the job-state item
+//! `JOB#retention` / `STATE`, conditional on the version it read; the next run continues from
+//! there, and the run that completes the sweep clears the position so the next one starts over.
+//! A run that crashes before saving is redone by the next one: deleting what is already gone is
+//! a no-op, a session already anonymized is no longer in the visitor's partition (its
+//! transaction deleted the original), and what is still there is found again — nothing is
+//! removed or anonymized twice, nothing is missed. Two overlapping runs cannot move the position
+//! backwards: the one whose save finds another version stops early.
 //!
-//! Walking the index oldest-first means a visitor who becomes active during a sweep moves
-//! *ahead* of the cursor and is examined (again) later in the same sweep, never skipped.
+//! Walking the visitors index oldest-first means a visitor who becomes active during a sweep
+//! moves *ahead* of the cursor and is examined (again) later in the same sweep, never skipped.
 //!
 //! Not reached: raw events of a visitor that has no profile (the scorer writes raw events just
 //! before committing the fold, so only a beacon whose fold never commits leaves them). On
@@ -35,21 +50,27 @@
 
 use std::sync::Arc;
 
+use crm_domain::retention::{RetentionPolicy, anonymize_session, cutoff};
+use crm_domain::scoring::SessionState;
 use crm_domain::site::SiteId;
-use crm_domain::time::{MILLIS_PER_DAY, Millis};
+use crm_domain::time::Millis;
+use crm_store::repo::codec::{DATA_ATTR, decode, encode};
+use crm_store::repo::crm::keys as crm_keys;
+use crm_store::repo::crm::timeline::TimelineEntry;
 use crm_store::repo::keys;
 use crm_store::repo::{JobStateRepo, SiteRepo};
 use crm_store::table::{
-    Cursor, Index, Item, MAX_BATCH_WRITE, Query, SortKeyCondition, Table, TableError, WriteRequest,
+    Condition, Cursor, Index, Item, MAX_BATCH_WRITE, Page, Query, SortKeyCondition, Table,
+    TableError, TransactItem, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{Budget, JobDeps, JobError, JobKind, JobReport};
 
-/// Visitors read from the index per query (and per saved checkpoint).
-const VISITORS_PAGE: usize = 100;
-/// Raw-events items read per query of one visitor's partition.
-const EVENTS_PAGE: usize = 100;
+/// Visitors (or contacts) read from an index per query, and per saved checkpoint.
+const INDEX_PAGE: usize = 100;
+/// Items read per query of one visitor's or contact's partition.
+const PARTITION_PAGE: usize = 100;
 
 /// The job-state item's content (`JOB#retention` / `STATE`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,11 +81,25 @@ struct RetentionState {
     last_sweep_finished_at: Option<Millis>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Phase {
+    /// Raw events and sessions, site by site.
+    #[default]
+    Sites,
+    /// Score-change records, contact by contact.
+    Contacts,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Position {
-    /// The site being walked: sites before it (in id order) are done for this sweep.
-    site: SiteId,
-    /// Where the walk of the site's visitors index continues; `None`: at its start.
+    #[serde(default)]
+    phase: Phase,
+    /// In the sites phase, the site being walked: sites before it (in id order) are done.
+    #[serde(default)]
+    site: Option<SiteId>,
+    /// Where the walk of the index (the site's visitors, or the contacts) continues; `None`: at
+    /// its start.
     cursor: Option<Cursor>,
     sweep_started_at: Millis,
 }
@@ -72,52 +107,115 @@ struct Position {
 /// The instant before which a site's raw events have expired as of `now`: an item received at
 /// `t` is removed when `t < now - retention_days` (the same instant its `ttl` names).
 pub fn raw_events_cutoff(now: Millis, retention_days: u32) -> Millis {
-    Millis(
-        now.0
-            .saturating_sub(i64::from(retention_days).saturating_mul(MILLIS_PER_DAY)),
-    )
+    cutoff(now, retention_days)
+}
+
+/// One run: its budget, its saved state and what it has done.
+struct Run<'a> {
+    table: &'a Arc<dyn Table>,
+    states: JobStateRepo,
+    state: RetentionState,
+    version: i64,
+    report: JobReport,
+    remaining: usize,
+    sweep_started_at: Millis,
+}
+
+/// Whether a run goes on after a phase.
+enum Flow {
+    /// The phase is complete.
+    Done,
+    /// The budget is spent, or another run took over: the run ends here.
+    Stop,
 }
 
 pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, JobError> {
     let now = deps.clock.now();
     let job = JobKind::Retention.name();
-    let table = &deps.table;
-    let states = JobStateRepo::new(Arc::clone(table));
+    let states = JobStateRepo::new(Arc::clone(&deps.table));
     let stored = states.load::<RetentionState>(job).await?;
-    let mut version = stored.version;
-    let mut state = stored.state.unwrap_or_default();
-    let sites = SiteRepo::new(Arc::clone(table)).list().await?;
-    let mut report = JobReport::new(JobKind::Retention, now, budget);
-    let mut remaining = usize::try_from(budget.get()).unwrap_or(usize::MAX);
-
+    let state = stored.state.unwrap_or_default();
     let sweep_started_at = state
         .position
         .as_ref()
         .map_or(now, |position| position.sweep_started_at);
+    let mut run = Run {
+        table: &deps.table,
+        states,
+        version: stored.version,
+        state,
+        report: JobReport::new(JobKind::Retention, now, budget),
+        remaining: usize::try_from(budget.get()).unwrap_or(usize::MAX),
+        sweep_started_at,
+    };
+
+    let phase = run
+        .state
+        .position
+        .as_ref()
+        .map_or(Phase::Sites, |position| position.phase);
+    let mut flow = Flow::Done;
+    if phase == Phase::Sites {
+        flow = sweep_sites(&mut run).await?;
+    }
+    if matches!(flow, Flow::Done) {
+        flow = sweep_contacts(&mut run).await?;
+    }
+    if matches!(flow, Flow::Done) {
+        run.state.position = None;
+        if checkpoint(&mut run).await? {
+            run.report.sweep_finished = true;
+        }
+    }
+
+    let report = run.report;
+    tracing::info!(
+        job,
+        sites_visited = report.sites_visited,
+        visitors_scanned = report.visitors_scanned,
+        contacts_scanned = report.contacts_scanned,
+        items_removed = report.items_removed,
+        sessions_anonymized = report.sessions_anonymized,
+        score_changes_removed = report.score_changes_removed,
+        sweep_finished = report.sweep_finished,
+        cursor_saved = report.cursor_saved,
+        "retention run done"
+    );
+    Ok(report)
+}
+
+/// The sites phase: raw events and sessions of every site's visitors.
+async fn sweep_sites(run: &mut Run<'_>) -> Result<Flow, JobError> {
+    let now = run.report.now;
+    let sites = SiteRepo::new(Arc::clone(run.table)).list().await?;
     // Resume at the saved site, or at the next one in id order if it has been deleted since.
-    let (mut index, mut cursor) = match &state.position {
+    let (mut index, mut cursor) = match run
+        .state
+        .position
+        .as_ref()
+        .and_then(|position| Some((position.site.as_ref()?, position)))
+    {
         None => (0, None),
-        Some(position) => {
-            let index = sites.partition_point(|site| site.id < position.site);
-            let same_site = sites
-                .get(index)
-                .is_some_and(|site| site.id == position.site);
+        Some((saved, position)) => {
+            let index = sites.partition_point(|site| site.id < *saved);
+            let same_site = sites.get(index).is_some_and(|site| site.id == *saved);
             (index, position.cursor.clone().filter(|_| same_site))
         }
     };
 
-    'sites: while let Some(site) = sites.get(index) {
-        if remaining == 0 {
-            break;
+    while let Some(site) = sites.get(index) {
+        if run.remaining == 0 {
+            return Ok(Flow::Stop);
         }
-        report.sites_visited += 1;
-        let cutoff = raw_events_cutoff(now, site.retention_days);
+        run.report.sites_visited += 1;
+        let policy = RetentionPolicy::for_site(site);
         loop {
-            if remaining == 0 {
-                break 'sites;
+            if run.remaining == 0 {
+                return Ok(Flow::Stop);
             }
-            let limit = remaining.min(VISITORS_PAGE);
-            let page = match visitors_page(table.as_ref(), &site.id, cursor.clone(), limit).await {
+            let limit = run.remaining.min(INDEX_PAGE);
+            let query = index_query(keys::visitors_index(&site.id), cursor.clone(), limit);
+            let page = match run.table.query(query).await {
                 Err(TableError::InvalidCursor) if cursor.is_some() => {
                     tracing::warn!(site = %site.id, "saved cursor refused; walking the site again");
                     cursor = None;
@@ -128,79 +226,132 @@ pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, Job
             for item in &page.items {
                 match visitor_partition(&site.id, item) {
                     Some(partition) => {
-                        report.items_removed +=
-                            remove_raw_events_before(table.as_ref(), partition, cutoff).await?;
+                        let table = run.table.as_ref();
+                        let raw_cutoff = cutoff(now, policy.raw_events_days);
+                        run.report.items_removed +=
+                            remove_raw_events_before(table, partition, raw_cutoff).await?;
+                        run.report.sessions_anonymized +=
+                            anonymize_due_sessions(table, partition, &policy, now).await?;
                     }
                     None => tracing::warn!(
                         site = %site.id, pk = %item.key.pk, sk = %item.key.sk,
                         "not a visitor profile in the visitors index; skipped"
                     ),
                 }
-                report.visitors_scanned += 1;
+                run.report.visitors_scanned += 1;
             }
-            remaining = remaining.saturating_sub(page.items.len());
+            run.remaining = run.remaining.saturating_sub(page.items.len());
             cursor = page.next;
             let site_done = cursor.is_none();
             if site_done {
                 index += 1;
             }
-            state.position = match (site_done, sites.get(index)) {
-                (false, _) => Some(Position {
-                    site: site.id.clone(),
-                    cursor: cursor.clone(),
-                    sweep_started_at,
-                }),
-                (true, Some(next_site)) => Some(Position {
-                    site: next_site.id.clone(),
-                    cursor: None,
-                    sweep_started_at,
-                }),
-                (true, None) => None,
-            };
-            if !checkpoint(&states, &mut state, &mut version, &mut report).await? {
-                return Ok(report);
+            run.state.position = Some(match (site_done, sites.get(index)) {
+                (false, _) => run.position(Phase::Sites, Some(site.id.clone()), cursor.clone()),
+                (true, Some(next_site)) => {
+                    run.position(Phase::Sites, Some(next_site.id.clone()), None)
+                }
+                (true, None) => run.position(Phase::Contacts, None, None),
+            });
+            if !checkpoint(run).await? {
+                return Ok(Flow::Stop);
             }
             if site_done {
-                continue 'sites;
+                break;
             }
         }
     }
-
-    report.sweep_finished = index >= sites.len();
-    // A saved position past the last site (its sites were deleted since) still needs clearing.
-    if report.sweep_finished && state.position.is_some() {
-        state.position = None;
-        checkpoint(&states, &mut state, &mut version, &mut report).await?;
+    // A saved position past the last site (its sites were deleted since) moves on too.
+    if run
+        .state
+        .position
+        .as_ref()
+        .is_some_and(|position| position.phase == Phase::Sites)
+    {
+        run.state.position = Some(run.position(Phase::Contacts, None, None));
     }
-    tracing::info!(
-        job,
-        sites_visited = report.sites_visited,
-        visitors_scanned = report.visitors_scanned,
-        items_removed = report.items_removed,
-        sweep_finished = report.sweep_finished,
-        cursor_saved = report.cursor_saved,
-        "retention run done"
-    );
-    Ok(report)
+    Ok(Flow::Done)
 }
 
-/// Saves `state`; returns false (and marks the report superseded) when another run saved first.
-async fn checkpoint(
-    states: &JobStateRepo,
-    state: &mut RetentionState,
-    version: &mut i64,
-    report: &mut JobReport,
-) -> Result<bool, JobError> {
-    if state.position.is_none() {
-        state.last_sweep_finished_at = Some(report.now);
+/// The contacts phase: score-change records past their retention.
+async fn sweep_contacts(run: &mut Run<'_>) -> Result<Flow, JobError> {
+    let now = run.report.now;
+    let policy = RetentionPolicy::default();
+    let mut cursor = run
+        .state
+        .position
+        .as_ref()
+        .filter(|position| position.phase == Phase::Contacts)
+        .and_then(|position| position.cursor.clone());
+    if run.remaining == 0 && cursor.is_none() {
+        // The budget went on the sites: the sweep is finished only if there are no contacts.
+        let peek = index_query(crm_keys::CONTACTS_BY_CREATED_INDEX.to_owned(), None, 1);
+        if run.table.query(peek).await?.items.is_empty() {
+            return Ok(Flow::Done);
+        }
     }
-    match states
-        .save(JobKind::Retention.name(), state, *version)
+    loop {
+        if run.remaining == 0 {
+            return Ok(Flow::Stop);
+        }
+        let limit = run.remaining.min(INDEX_PAGE);
+        let query = index_query(
+            crm_keys::CONTACTS_BY_CREATED_INDEX.to_owned(),
+            cursor.clone(),
+            limit,
+        );
+        let page = match run.table.query(query).await {
+            Err(TableError::InvalidCursor) if cursor.is_some() => {
+                tracing::warn!("saved contacts cursor refused; walking the contacts again");
+                cursor = None;
+                continue;
+            }
+            page => page?,
+        };
+        for item in &page.items {
+            let removed =
+                remove_due_score_changes(run.table.as_ref(), &item.key.pk, &policy, now).await?;
+            run.report.score_changes_removed += removed;
+            run.report.items_removed += removed;
+            run.report.contacts_scanned += 1;
+        }
+        run.remaining = run.remaining.saturating_sub(page.items.len());
+        cursor = page.next;
+        let Some(next) = cursor.clone() else {
+            return Ok(Flow::Done);
+        };
+        run.state.position = Some(run.position(Phase::Contacts, None, Some(next)));
+        if !checkpoint(run).await? {
+            return Ok(Flow::Stop);
+        }
+    }
+}
+
+impl Run<'_> {
+    fn position(&self, phase: Phase, site: Option<SiteId>, cursor: Option<Cursor>) -> Position {
+        Position {
+            phase,
+            site,
+            cursor,
+            sweep_started_at: self.sweep_started_at,
+        }
+    }
+}
+
+/// Saves the run's state; returns false (and marks the report superseded) when another run
+/// saved first.
+async fn checkpoint(run: &mut Run<'_>) -> Result<bool, JobError> {
+    if run.state.position.is_none() {
+        run.state.last_sweep_finished_at = Some(run.report.now);
+    }
+    match run
+        .states
+        .save(JobKind::Retention.name(), &run.state, run.version)
         .await?
     {
         Some(saved) => {
-            *version = saved;
-            report.cursor_saved = state.position.is_some();
+            run.version = saved;
+            run.report.cursor_saved = run.state.position.is_some();
             Ok(true)
         }
         None => {
@@ -208,30 +359,23 @@ async fn checkpoint(
                 job = JobKind::Retention.name(),
                 "another run advanced the retention sweep; this one stops here"
             );
-            report.superseded = true;
-            report.cursor_saved = false;
+            run.report.superseded = true;
+            run.report.cursor_saved = false;
             Ok(false)
         }
     }
 }
 
-/// Up to `limit` of the site's visitor profiles, least recently active first.
-async fn visitors_page(
-    table: &dyn Table,
-    site: &SiteId,
-    cursor: Option<Cursor>,
-    limit: usize,
-) -> Result<crm_store::table::Page, TableError> {
-    table
-        .query(Query {
-            index: Some(Index::Gsi1),
-            pk: keys::visitors_index(site),
-            sk: SortKeyCondition::Any,
-            forward: true,
-            limit,
-            cursor,
-        })
-        .await
+/// A page of an index partition, in its sort order.
+fn index_query(pk: String, cursor: Option<Cursor>, limit: usize) -> Query {
+    Query {
+        index: Some(Index::Gsi1),
+        pk,
+        sk: SortKeyCondition::Any,
+        forward: true,
+        limit,
+        cursor,
+    }
 }
 
 /// The visitor partition a profile item of the visitors index lives in, if it is one.
@@ -246,34 +390,159 @@ fn visitor_partition<'a>(site: &SiteId, item: &'a Item) -> Option<&'a str> {
     is_profile.then_some(item.key.pk.as_str())
 }
 
+/// Every item of a partition in a sort-key range, page by page.
+async fn range_pages(
+    table: &dyn Table,
+    partition: &str,
+    sk: SortKeyCondition,
+    cursor: Option<Cursor>,
+) -> Result<Page, TableError> {
+    table
+        .query(Query {
+            index: None,
+            pk: partition.to_owned(),
+            sk,
+            forward: true,
+            limit: PARTITION_PAGE,
+            cursor,
+        })
+        .await
+}
+
+async fn delete_all(table: &dyn Table, items: &[&Item]) -> Result<u64, TableError> {
+    for chunk in items.chunks(MAX_BATCH_WRITE) {
+        let deletes = chunk
+            .iter()
+            .map(|item| WriteRequest::Delete(item.key.clone()))
+            .collect();
+        table.batch_write(deletes).await?;
+    }
+    Ok(items.len() as u64)
+}
+
 /// Deletes the partition's raw-events items received before `cutoff`; returns how many.
 async fn remove_raw_events_before(
     table: &dyn Table,
     partition: &str,
     cutoff: Millis,
 ) -> Result<u64, TableError> {
-    let upper = keys::raw_events_received_before(cutoff);
+    let range = SortKeyCondition::Between(
+        keys::RAW_EVENTS_SK_PREFIX.to_owned(),
+        keys::raw_events_received_before(cutoff),
+    );
     let mut removed = 0;
     let mut cursor = None;
     loop {
-        let page = table
-            .query(Query {
-                index: None,
-                pk: partition.to_owned(),
-                sk: SortKeyCondition::Between(keys::RAW_EVENTS_SK_PREFIX.to_owned(), upper.clone()),
-                forward: true,
-                limit: EVENTS_PAGE,
-                cursor,
-            })
-            .await?;
-        for chunk in page.items.chunks(MAX_BATCH_WRITE) {
-            let deletes = chunk
-                .iter()
-                .map(|item| WriteRequest::Delete(item.key.clone()))
-                .collect();
-            table.batch_write(deletes).await?;
-            removed += chunk.len() as u64;
+        let page = range_pages(table, partition, range.clone(), cursor).await?;
+        removed += delete_all(table, &page.items.iter().collect::<Vec<_>>()).await?;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(removed),
         }
+    }
+}
+
+/// Anonymizes the partition's sessions whose last activity is past the site's session
+/// retention; returns how many it anonymized.
+async fn anonymize_due_sessions(
+    table: &dyn Table,
+    partition: &str,
+    policy: &RetentionPolicy,
+    now: Millis,
+) -> Result<u64, TableError> {
+    let range = SortKeyCondition::BeginsWith(keys::SESSION_SK_PREFIX.to_owned());
+    let mut anonymized = 0;
+    let mut cursor = None;
+    loop {
+        let page = range_pages(table, partition, range.clone(), cursor).await?;
+        for item in &page.items {
+            let session: SessionState = match decode(item) {
+                Ok(session) => session,
+                Err(error) => {
+                    // Leave what cannot be read as it is: a corrupt row is an operator's call.
+                    tracing::warn!(pk = %item.key.pk, sk = %item.key.sk, %error,
+                        "unreadable session; not anonymized");
+                    continue;
+                }
+            };
+            if policy.session_is_due(&session, now) && anonymize(table, item, &session).await? {
+                anonymized += 1;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(anonymized),
+        }
+    }
+}
+
+/// Replaces one session by its anonymized copy in one transaction; false when the session
+/// changed or went meanwhile (the transaction then wrote nothing; the next sweep looks again).
+async fn anonymize(
+    table: &dyn Table,
+    original: &Item,
+    session: &SessionState,
+) -> Result<bool, TableError> {
+    let anonymized = anonymize_session(session);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let copy = Item::new(keys::anonymized_session(
+        &anonymized.site,
+        anonymized.day,
+        &id,
+    ))
+    .with(DATA_ATTR, encode(&anonymized)?);
+    let unchanged = match original.attrs.get(DATA_ATTR) {
+        Some(data) => Condition::AttrEquals(DATA_ATTR.to_owned(), data.clone()),
+        None => Condition::ItemExists,
+    };
+    let writes = vec![
+        TransactItem::Put {
+            item: copy,
+            condition: Some(Condition::ItemNotExists),
+        },
+        TransactItem::Delete {
+            key: original.key.clone(),
+            condition: Some(unchanged),
+        },
+    ];
+    match table.transact_write(writes).await {
+        Ok(()) => Ok(true),
+        Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Deletes a contact's score-change records past their retention; returns how many. Reads
+/// only the timeline entries older than the retention, and deletes nothing else.
+async fn remove_due_score_changes(
+    table: &dyn Table,
+    contact_partition: &str,
+    policy: &RetentionPolicy,
+    now: Millis,
+) -> Result<u64, TableError> {
+    let upper = format!(
+        "{}{}",
+        crm_keys::TIMELINE_SK_PREFIX,
+        keys::padded_millis(cutoff(now, policy.score_changes_days))
+    );
+    let range = SortKeyCondition::Between(crm_keys::TIMELINE_SK_PREFIX.to_owned(), upper);
+    let mut removed = 0;
+    let mut cursor = None;
+    loop {
+        let page = range_pages(table, contact_partition, range.clone(), cursor).await?;
+        let due: Vec<&Item> = page
+            .items
+            .iter()
+            .filter(|item| match decode::<TimelineEntry>(item) {
+                Ok(entry) => policy.timeline_entry_is_due(&entry.kind, entry.at, now),
+                Err(error) => {
+                    tracing::warn!(pk = %item.key.pk, sk = %item.key.sk, %error,
+                        "unreadable timeline entry; kept");
+                    false
+                }
+            })
+            .collect();
+        removed += delete_all(table, &due).await?;
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(removed),
@@ -289,7 +558,7 @@ mod tests {
 
     use super::*;
 
-    const DAY: i64 = MILLIS_PER_DAY;
+    const DAY: i64 = crm_domain::time::MILLIS_PER_DAY;
 
     #[test]
     fn the_cutoff_is_now_minus_the_retention() {

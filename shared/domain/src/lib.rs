@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod message;
 pub mod privacy;
 pub mod records;
+pub mod retention;
 pub mod scoring;
 pub mod segments;
 pub mod site;

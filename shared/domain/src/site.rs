@@ -63,8 +63,18 @@ pub struct SiteConfig {
     pub name: String,
     /// Exact origins (`https://shop.example`) or `"*"` for any origin.
     pub allowed_origins: Vec<String>,
+    /// Days raw events are kept after they were received.
     pub retention_days: u32,
+    /// Days a session keeps its page paths and visitor link after its last activity; then the
+    /// retention job anonymizes it (see [`crate::retention`]). Sites stored before this setting
+    /// existed read as the default.
+    #[serde(default = "default_session_retention_days")]
+    pub session_retention_days: u32,
     pub enabled: bool,
+}
+
+fn default_session_retention_days() -> u32 {
+    crate::retention::DEFAULT_SESSION_RETENTION_DAYS
 }
 
 pub const MAX_RETENTION_DAYS: u32 = 3650;
@@ -80,6 +90,12 @@ impl SiteConfig {
         if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
             problems.push((
                 "retention_days",
+                format!("must be between 1 and {MAX_RETENTION_DAYS}"),
+            ));
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.session_retention_days) {
+            problems.push((
+                "session_retention_days",
                 format!("must be between 1 and {MAX_RETENTION_DAYS}"),
             ));
         }

@@ -4,15 +4,14 @@
 //! whether every contact has been seen, `meta.next_cursor` where the next request resumes.
 //! The last step stamps the segment's `refreshed_at`.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use crm_domain::records::{Action, Resource};
-use crm_domain::segments::{Rule, SegmentKind};
-use crm_store::repo::crm::contacts::{ContactRepo, ContactSort};
-use crm_store::repo::crm::segments::{SegmentRecord, SegmentRepo, StoredSegment, segment_item};
+use crm_domain::segments::SegmentKind;
+use crm_store::repo::crm::segments::{
+    MAX_CONTACTS_PER_REFRESH, SegmentRecord, SegmentRepo, StoredSegment, segment_item,
+};
 use crm_store::repo::crm::{Change, Expect, commit};
 use crm_store::table::Cursor;
 use serde::Deserialize;
@@ -27,23 +26,10 @@ use crate::extract::{ApiPath, ApiQuery, IfMatch};
 use crate::routes::AdminState;
 use crate::write::commit_record;
 
-/// Contacts read by one refresh request: bounds its reads (one page of contacts, then their
-/// memberships by key in batches of 100) and its writes (two items per changed membership).
-pub const MAX_CONTACTS_PER_REFRESH: usize = 500;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshParams {
     cursor: Option<String>,
-}
-
-/// What one refresh step did.
-struct Step {
-    examined: usize,
-    matched: usize,
-    added: Vec<String>,
-    removed: Vec<String>,
-    next: Option<Cursor>,
 }
 
 #[utoipa::path(post, path = "/crm/segments/{id}/refresh", tag = "segments",
@@ -70,10 +56,9 @@ pub async fn refresh_segment(
         Some(cursor) => Some(resume_at(&cursor, current.version)?),
         None => None,
     };
-    let step = evaluate(&state, &id, &rules, resume).await?;
     let now = state.clock.now();
-    SegmentRepo::new(state.table.clone())
-        .write_members(&id, &step.added, &step.removed, now)
+    let step = SegmentRepo::new(state.table.clone())
+        .refresh_step(&id, &rules, resume, MAX_CONTACTS_PER_REFRESH, now)
         .await?;
 
     let complete = step.next.is_none();
@@ -124,55 +109,6 @@ fn resume_at(cursor: &str, version: i64) -> Result<Cursor, ApiError> {
         ));
     }
     Ok(Cursor(contacts.to_owned()))
-}
-
-/// Reads one bounded page of contacts and works out which memberships change.
-async fn evaluate(
-    state: &AdminState,
-    segment: &str,
-    rules: &Rule,
-    resume: Option<Cursor>,
-) -> Result<Step, ApiError> {
-    let (contacts, next) = ContactRepo::new(state.table.clone())
-        .list(
-            ContactSort::CreatedAsc,
-            None,
-            MAX_CONTACTS_PER_REFRESH,
-            resume,
-            MAX_CONTACTS_PER_REFRESH,
-            |_| true,
-        )
-        .await?;
-    let ids: Vec<String> = contacts.iter().map(|contact| contact.id.clone()).collect();
-    let members = SegmentRepo::new(state.table.clone())
-        .members_among(segment, &ids)
-        .await?;
-    let matching: HashSet<&str> = contacts
-        .iter()
-        .filter(|contact| match serde_json::to_value(contact) {
-            // The rule names are the contact's JSON field names (see `ContactView for Map`).
-            Ok(Value::Object(fields)) => rules.matches(&fields),
-            _ => false,
-        })
-        .map(|contact| contact.id.as_str())
-        .collect();
-    let added = ids
-        .iter()
-        .filter(|id| matching.contains(id.as_str()) && !members.contains(*id))
-        .cloned()
-        .collect();
-    let removed = ids
-        .iter()
-        .filter(|id| !matching.contains(id.as_str()) && members.contains(*id))
-        .cloned()
-        .collect();
-    Ok(Step {
-        examined: ids.len(),
-        matched: matching.len(),
-        added,
-        removed,
-        next,
-    })
 }
 
 /// The last step: `refreshed_at` on the segment, versioned and audited like any update.

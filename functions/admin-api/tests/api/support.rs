@@ -95,6 +95,7 @@ impl TestApp {
                 name: "Demo".to_owned(),
                 allowed_origins: vec!["*".to_owned()],
                 retention_days: 90,
+                session_retention_days: 180,
                 enabled: true,
             })
             .await

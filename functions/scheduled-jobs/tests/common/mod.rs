@@ -36,6 +36,7 @@ pub async fn add_site(table: &Arc<dyn Table>, id: &str, retention_days: u32) {
             name: id.to_owned(),
             allowed_origins: vec!["*".to_owned()],
             retention_days,
+            session_retention_days: crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS,
             enabled: true,
         })
         .await

@@ -22,6 +22,7 @@ fn site() -> SiteConfig {
         name: "Demo".to_owned(),
         allowed_origins: vec!["https://shop.example".to_owned()],
         retention_days: 90,
+        session_retention_days: 180,
         enabled: true,
     }
 }

@@ -4,6 +4,7 @@
 pub mod eval;
 pub mod fields;
 pub mod parse;
+pub mod refresh;
 pub mod rules;
 pub mod segment;
 
@@ -13,5 +14,6 @@ mod tests;
 pub use eval::{ContactView, FieldValue};
 pub use fields::{Field, FieldKind, StandardField};
 pub use parse::parse_rules;
+pub use refresh::{MembershipChanges, membership_changes};
 pub use rules::{Condition, Op, Operand, Rule};
 pub use segment::{Segment, SegmentInput, SegmentKind, SegmentPatch, validate_member_ids};

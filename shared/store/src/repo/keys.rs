@@ -62,6 +62,16 @@ pub fn identify_request(site: &SiteId, visitor: &str, message_id: &str) -> Key {
     )
 }
 
+/// A session after retention anonymized it: out of any visitor's partition, under the day it
+/// started and a random id (`{day, 8 digits}#{id}`), so nothing in its key links it to anyone.
+pub fn anonymized_session(site: &SiteId, day: i64, id: &str) -> Key {
+    Key::new(anonymized_sessions_partition(site), format!("{day:08}#{id}"))
+}
+
+pub fn anonymized_sessions_partition(site: &SiteId) -> String {
+    format!("SITE#{site}#ANON_SESSIONS")
+}
+
 /// GSI1 partition listing a site's visitors by last activity.
 pub fn visitors_index(site: &SiteId) -> String {
     format!("SITE#{site}#VISITORS")

@@ -8,11 +8,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crm_domain::segments::Segment;
+use crm_domain::segments::{Rule, Segment, membership_changes};
 use crm_domain::time::Millis;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use super::change::{Change, Expect};
+use super::contacts::{ContactRepo, ContactSort};
 use super::keys::contact as contact_key;
 use super::person::{OnErase, PersonRef};
 use super::record::{Versioned, read_record, record_item};
@@ -37,6 +39,24 @@ pub type StoredSegment = Versioned<SegmentRecord>;
 pub struct Membership {
     pub contact_id: String,
     pub added_at: Millis,
+}
+
+/// Contacts one refresh step reads: bounds its reads (one page of contacts, then their
+/// memberships by key in batches of 100) and its writes (two items per changed membership).
+pub const MAX_CONTACTS_PER_REFRESH: usize = 500;
+
+/// What one refresh step of a dynamic segment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshStep {
+    /// Contacts read.
+    pub examined: usize,
+    /// Of those, contacts matching the rules.
+    pub matched: usize,
+    /// Memberships written and deleted.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Where the next step resumes (contacts in creation order); `None`: every contact seen.
+    pub next: Option<Cursor>,
 }
 
 #[derive(Clone)]
@@ -175,6 +195,45 @@ impl SegmentRepo {
             self.table.batch_write(chunk.to_vec()).await?;
         }
         Ok(())
+    }
+
+    /// One bounded step of a dynamic segment's refresh, shared by the refresh route and the
+    /// `segments` job: reads at most `limit` contacts (creation order, from `cursor`), evaluates
+    /// `rules` on each, adds those that match and removes those that no longer do. Running a
+    /// step again writes nothing new; contacts outside the page keep their memberships.
+    pub async fn refresh_step(
+        &self,
+        segment: &str,
+        rules: &Rule,
+        cursor: Option<Cursor>,
+        limit: usize,
+        at: Millis,
+    ) -> Result<RefreshStep, TableError> {
+        let (contacts, next) = ContactRepo::new(Arc::clone(&self.table))
+            .list(ContactSort::CreatedAsc, None, limit, cursor, limit, |_| {
+                true
+            })
+            .await?;
+        let ids: Vec<String> = contacts.iter().map(|contact| contact.id.clone()).collect();
+        let members = self.members_among(segment, &ids).await?;
+        let examined = contacts.iter().map(|contact| {
+            let matches = match serde_json::to_value(contact) {
+                // The rule names are the contact's JSON field names.
+                Ok(Json::Object(fields)) => rules.matches(&fields),
+                _ => false,
+            };
+            (contact.id.as_str(), matches)
+        });
+        let changes = membership_changes(examined, |id| members.contains(id));
+        self.write_members(segment, &changes.added, &changes.removed, at)
+            .await?;
+        Ok(RefreshStep {
+            examined: ids.len(),
+            matched: changes.matched,
+            added: changes.added,
+            removed: changes.removed,
+            next,
+        })
     }
 
     /// Removes every member of a deleted segment.

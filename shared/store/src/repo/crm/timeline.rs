@@ -3,13 +3,16 @@
 //! the contact on erase. Writers of other resources (deals) add [`TimelineEntry::item`] to their
 //! own `Change`.
 
+use crm_domain::retention::{
+    DEFAULT_SCORE_CHANGE_RETENTION_DAYS, SCORE_CHANGE_KIND, expires_at_epoch_seconds,
+};
 use crm_domain::time::Millis;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
 use crate::repo::codec::{DATA_ATTR, encode};
 use crate::repo::keys::padded_millis;
-use crate::table::{Item, TableError, Value};
+use crate::table::{Item, TTL_ATTR, TableError, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
@@ -37,6 +40,12 @@ impl TimelineEntry {
                     "gsi1sk",
                     Value::S(format!("{}#{}", padded_millis(self.at), self.id)),
                 );
+        }
+        if self.kind == SCORE_CHANGE_KIND {
+            // DynamoDB's TTL removes score-change records after their retention; the retention
+            // job removes them on time (and on SQLite, which has no TTL).
+            let expires_at = expires_at_epoch_seconds(self.at, DEFAULT_SCORE_CHANGE_RETENTION_DAYS);
+            item = item.with(TTL_ATTR, Value::N(expires_at));
         }
         Ok(item)
     }
