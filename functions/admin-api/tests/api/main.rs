@@ -7,6 +7,7 @@ mod contact_activity;
 mod contact_privacy;
 mod contacts;
 mod foundation;
+mod identity;
 mod sales_forecast;
 mod sales_pipelines_deals;
 mod sales_scenarios;
