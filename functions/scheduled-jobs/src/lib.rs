@@ -9,12 +9,13 @@
 //! | job | what it does |
 //! |---|---|
 //! | `retention` | deletes raw events and score-change records past their retention, anonymizes old sessions ([`retention`]) |
-//! | `decay` | not available yet (issue 6): fails with [`JobError::NotYetAvailable`] |
+//! | `decay` | rescores every contact as of now, so stored scores, risk and stages follow time ([`decay`]) |
 //! | `segments` | re-evaluates every dynamic segment over the contacts ([`segments`]) |
 //!
 //! Never depends on a runtime or an SDK outside the `lambda` feature: crm-local builds it with
 //! `default-features = false`.
 
+pub mod decay;
 mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
@@ -70,6 +71,19 @@ pub struct JobReport {
     pub members_added: u64,
     #[serde(default)]
     pub members_removed: u64,
+    /// Contacts the run rescored, and those whose record changed (`decay`).
+    #[serde(default)]
+    pub contacts_rescored: u64,
+    #[serde(default)]
+    pub contacts_updated: u64,
+    /// Score-change records and automatic lifecycle transitions the run wrote (`decay`).
+    #[serde(default)]
+    pub score_changes_written: u64,
+    #[serde(default)]
+    pub transitions_written: u64,
+    /// Transition messages relayed from the outbox to the transitions queue after the run.
+    #[serde(default)]
+    pub transitions_published: u64,
     /// The run completed a sweep over every site; the next run starts a new one.
     pub sweep_finished: bool,
     /// The run saved a cursor that the next run resumes from.
@@ -94,6 +108,11 @@ impl JobReport {
             segments_visited: 0,
             members_added: 0,
             members_removed: 0,
+            contacts_rescored: 0,
+            contacts_updated: 0,
+            score_changes_written: 0,
+            transitions_written: 0,
+            transitions_published: 0,
             sweep_finished: false,
             cursor_saved: false,
             superseded: false,
@@ -106,6 +125,6 @@ pub async fn run_job(request: JobRequest, deps: &JobDeps) -> Result<JobReport, J
     match request.job {
         JobKind::Retention => retention::run(deps, request.budget()).await,
         JobKind::Segments => segments::run(deps, request.budget()).await,
-        JobKind::Decay => Err(JobError::NotYetAvailable(request.job.name())),
+        JobKind::Decay => decay::run(deps, request.budget()).await,
     }
 }

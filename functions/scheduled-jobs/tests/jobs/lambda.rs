@@ -41,6 +41,11 @@ async fn the_scheduled_retention_payload_runs_the_job_and_returns_its_counts() {
             "segments_visited": 0,
             "members_added": 0,
             "members_removed": 0,
+            "contacts_rescored": 0,
+            "contacts_updated": 0,
+            "score_changes_written": 0,
+            "transitions_written": 0,
+            "transitions_published": 0,
             "sweep_finished": true,
             "cursor_saved": false,
             "superseded": false,
@@ -62,13 +67,14 @@ async fn a_budget_in_the_payload_bounds_the_run() {
 }
 
 #[tokio::test]
-async fn the_decay_payload_fails_permanently_as_not_available_yet() {
+async fn the_decay_payload_runs_the_decay_job() {
     let payload = fixture(include_str!("../fixtures/scheduler-decay.json"));
-    let error = handle(event(payload), &deps_at(sqlite(), NOW))
+    let report = handle(event(payload), &deps_at(sqlite(), NOW))
         .await
-        .unwrap_err();
-    assert_eq!(error.error_type, PERMANENT_ERROR_TYPE);
-    assert_eq!(error.error_message, "the decay job is not available yet");
+        .unwrap();
+    assert_eq!(report.job, scheduled_jobs::JobKind::Decay);
+    assert_eq!(report.contacts_rescored, 0);
+    assert!(report.sweep_finished);
 }
 
 #[tokio::test]

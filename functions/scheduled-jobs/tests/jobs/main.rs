@@ -6,6 +6,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod decay;
 mod faults;
 #[cfg(feature = "lambda")]
 mod lambda;

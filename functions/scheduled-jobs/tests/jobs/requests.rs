@@ -1,28 +1,32 @@
-//! Jobs the schedule may name but that are not available yet fail clearly, and do nothing.
+//! Every job the schedule may name runs: on an empty store each one finishes its sweep at once,
+//! with nothing done and its position cleared.
 
-use scheduled_jobs::{JobError, JobKind, JobRequest, run_job};
+use scheduled_jobs::{JobKind, JobRequest, run_job};
 
 use crate::common::{NOW, deps_at};
 use crate::sqlite;
 
 #[tokio::test]
-async fn decay_is_refused_as_not_available_yet() {
-    let table = sqlite();
-    let error = run_job(
-        JobRequest::new(JobKind::Decay),
-        &deps_at(table.clone(), NOW),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(error, JobError::NotYetAvailable(named) if named == "decay"),
-        "{error:?}"
-    );
-    assert!(!error.is_retryable());
-    assert_eq!(error.to_string(), "the decay job is not available yet");
-    let state = table
-        .get(&crm_store::repo::keys::job_state("decay"))
-        .await
-        .unwrap();
-    assert_eq!(state, None, "decay wrote nothing");
+async fn every_scheduled_job_finishes_at_once_on_an_empty_store() {
+    for job in [JobKind::Retention, JobKind::Decay, JobKind::Segments] {
+        let table = sqlite();
+        let report = run_job(JobRequest::new(job), &deps_at(table.clone(), NOW))
+            .await
+            .unwrap();
+        assert_eq!(report.job, job);
+        assert!(report.sweep_finished, "{job}: {report:?}");
+        assert!(
+            !report.cursor_saved && !report.superseded,
+            "{job}: {report:?}"
+        );
+        assert_eq!(
+            (
+                report.items_removed,
+                report.contacts_rescored,
+                report.members_added
+            ),
+            (0, 0, 0),
+            "{job}"
+        );
+    }
 }
