@@ -311,3 +311,58 @@ async fn an_identify_without_an_email_links_nothing_and_is_not_kept() {
         .unwrap();
     assert!(linked.is_empty());
 }
+
+/// Linking, redelivery and a conflict on any store: the conditions and transactions it relies
+/// on behave the same on DynamoDB.
+async fn links_once_and_records_a_conflict(table: Arc<dyn Table>) {
+    let deps = ScorerDeps {
+        table: table.clone(),
+        clock: Arc::new(common::FixedClock(NOW)),
+    };
+    let first = [identify("m1", "alice", json!({"email": "Ann@example.io"}))];
+    for attempt in 1..4 {
+        deliver(&deps, &first, attempt).await;
+    }
+    let (ann, version) = contact_by_email(&table, "ann@example.io").await.unwrap();
+    assert_eq!(
+        (ann.linked_visitors.clone(), version),
+        (vec![link("alice")], 1)
+    );
+    let second = [identify("m2", "alice", json!({"email": "bob@example.io"}))];
+    for attempt in 1..3 {
+        deliver(&deps, &second, attempt).await;
+    }
+    let (bob, _) = contact_by_email(&table, "bob@example.io").await.unwrap();
+    assert!(bob.linked_visitors.is_empty());
+    let conflicts: Vec<TimelineEntry> = timeline(&table, &bob.id)
+        .await
+        .into_iter()
+        .filter(|entry| entry.kind == "identity_conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1);
+    let linked = IdentityRepo::new(table.clone())
+        .contacts_of_visitors(&[(&site(), "alice"), (&site(), "nobody")])
+        .await
+        .unwrap();
+    assert_eq!(linked, vec![ann.id]);
+}
+
+#[tokio::test]
+async fn on_the_embedded_store_identify_links_once_and_records_a_conflict() {
+    let (_, deps) = sqlite_deps();
+    links_once_and_records_a_conflict(deps.table).await;
+}
+
+#[cfg(feature = "aws-tests")]
+#[tokio::test]
+async fn on_dynamodb_identify_links_once_and_records_a_conflict() {
+    use crm_store::dynamodb::{Client, DynamoTable, create_table_if_missing, sdk_config};
+
+    let endpoint = std::env::var("CRM_TEST_AWS_ENDPOINT").expect(
+        "CRM_TEST_AWS_ENDPOINT is not set: run `bash tests/run.sh`, or `source tests/aws/moto.sh` first",
+    );
+    let client = Client::new(&sdk_config(Some(&endpoint)).await);
+    let name = format!("scorer-identity-{}", std::process::id());
+    create_table_if_missing(&client, &name).await.unwrap();
+    links_once_and_records_a_conflict(Arc::new(DynamoTable::new(client, name))).await;
+}

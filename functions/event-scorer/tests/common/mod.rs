@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crm_domain::message::{BeaconEnvelope, Consent, QueueMessage, VisitorKeyKind};
 use crm_domain::site::SiteId;
 use crm_domain::time::Millis;
-use crm_store::clock::FixedClock;
+pub use crm_store::clock::FixedClock;
 use crm_store::repo::BehaviorRepo;
 use crm_store::sqlite::SqliteTable;
 use crm_store::table::Table;
