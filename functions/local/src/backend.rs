@@ -11,7 +11,7 @@ use crm_store::table::Table;
 use crate::cli::AwsArgs;
 
 const STORE_FILE: &str = "store.db";
-const QUEUE_FILE: &str = "queue.db";
+pub const QUEUE_FILE: &str = "queue.db";
 const EVENTS_QUEUE: &str = "events";
 const EVENTS_DEAD_LETTERS: &str = "events-dlq";
 /// As the SAM template's redrive policy.
@@ -20,6 +20,9 @@ pub const MAX_RECEIVES: u32 = 5;
 pub struct Backend {
     pub table: Arc<dyn Table>,
     pub queue: Arc<dyn Queue>,
+    /// Where lifecycle transitions are published (the embedded `transitions` queue); `None` on
+    /// AWS, where the scheduled jobs relay the outbox to the stack's transitions queue.
+    pub transitions: Option<Arc<dyn Queue>>,
     /// The embedded store when it is the one in use: it has no TTL, so crm-local expires items.
     pub embedded: Option<Arc<SqliteTable>>,
 }
@@ -54,9 +57,11 @@ async fn open_embedded(data_dir: &Path) -> anyhow::Result<Backend> {
             "messages in flight at the last stop will be scored again"
         );
     }
+    let transitions = crate::transitions::sibling_of(&events_queue)?;
     Ok(Backend {
         table: sqlite.clone(),
         queue: Arc::new(events_queue),
+        transitions: Some(Arc::new(transitions)),
         embedded: Some(sqlite),
     })
 }
@@ -93,6 +98,7 @@ async fn open_aws(table_name: &str, queue_url: &str, aws: &AwsArgs) -> anyhow::R
     Ok(Backend {
         table: Arc::new(dynamodb::DynamoTable::new(dynamo, table_name)),
         queue: Arc::new(sqs::SqsQueue::new(sqs_client, queue_url)),
+        transitions: None,
         embedded: None,
     })
 }

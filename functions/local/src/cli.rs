@@ -103,6 +103,8 @@ pub struct JobArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum JobName {
     Retention,
+    /// Rescores every contact as of `--now` (stored scores, risk, automatic transitions).
+    Decay,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -11,8 +11,9 @@ use crm_store::sqlite::SqliteTable;
 use scheduled_jobs::{JobDeps, JobKind, JobReport, JobRequest, run_job};
 use tokio::sync::watch;
 
-use crate::backend::{Backend, open_store};
+use crate::backend::{Backend, QUEUE_FILE, open_store};
 use crate::cli::{JobArgs, JobName, parse_instant};
+use crate::transitions;
 
 const JOB_INTERVAL: Duration = Duration::from_secs(3600);
 /// Items removed per pass, so one pass never holds the store for long.
@@ -74,6 +75,20 @@ pub async fn run_periodically(
             }
             Err(error) => tracing::warn!(job = "retention", %error, "job failed"),
         }
+        match run_to_completion(JobKind::Decay, &deps).await {
+            Ok(reports) => {
+                let sum = |count: fn(&JobReport) -> u64| reports.iter().map(count).sum::<u64>();
+                tracing::info!(
+                    job = "decay",
+                    rescored = sum(|report| report.contacts_rescored),
+                    updated = sum(|report| report.contacts_updated),
+                    transitions = sum(|report| report.transitions_written),
+                    invocations = reports.len(),
+                    "job done"
+                );
+            }
+            Err(error) => tracing::warn!(job = "decay", %error, "job failed"),
+        }
         if let Some(embedded) = &backend.embedded {
             match expire_items(embedded, clock.as_ref()).await {
                 Ok(removed) => tracing::info!(job = "ttl", removed, "expired items removed"),
@@ -104,6 +119,24 @@ pub async fn run_once(args: JobArgs) -> anyhow::Result<()> {
                 serde_json::json!({ "job": "ttl", "items_removed": expired })
             );
         }
+        JobName::Decay => {
+            for report in run_to_completion(JobKind::Decay, &deps).await? {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+        }
     }
+    // Publish the transitions the job (or anything before it) committed, as the server's relay
+    // would: the embedded transitions queue is in the same data directory.
+    let queue = transitions::open_queue(&args.data_dir.join(QUEUE_FILE))?;
+    let table: Arc<dyn crm_store::table::Table> = table;
+    let relayed = transitions::relay_pending(&table, &queue).await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "job": "transitions",
+            "published": relayed.published,
+            "failed": relayed.failed,
+        })
+    );
     Ok(())
 }

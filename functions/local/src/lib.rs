@@ -13,6 +13,7 @@ mod jobs;
 mod scorer_loop;
 mod secrets;
 mod server;
+mod transitions;
 
 use anyhow::Context;
 

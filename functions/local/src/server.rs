@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::cli::Config;
 use crate::ingest::{self, IngestState};
 use crate::secrets::Secrets;
-use crate::{backend, jobs, scorer_loop};
+use crate::{backend, jobs, scorer_loop, transitions};
 
 const DEMO_SITE: &str = "demo";
 
@@ -80,11 +80,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let deps = ScorerDeps {
-        table,
+        table: table.clone(),
         clock: clock.clone(),
     };
     let mut server_shutdown = shutdown_rx.clone();
-    let tasks = vec![
+    let mut tasks = Vec::new();
+    if let Some(transitions) = backend.transitions.clone() {
+        let relay = transitions::run(table.clone(), transitions, shutdown_rx.clone());
+        tasks.push(tokio::spawn(relay));
+    }
+    tasks.extend([
         tokio::spawn(scorer_loop::run(queue, deps, shutdown_rx.clone())),
         tokio::spawn(jobs::run_periodically(backend, clock.clone(), shutdown_rx)),
         tokio::spawn(async move {
@@ -98,7 +103,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 tracing::error!(%error, "server stopped");
             }
         }),
-    ];
+    ]);
     let now_seconds = clock.now().0 / 1000;
     let admin_token = admin_api::TokenIssuer::hs256(&secrets.jwt_secret).issue(
         "local-admin",
