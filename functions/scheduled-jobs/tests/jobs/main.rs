@@ -1,4 +1,5 @@
-//! The scheduled jobs on the embedded SQLite store: retention per site, bounded runs resuming
+//! The scheduled jobs on the embedded SQLite store: retention per site (raw events, sessions,
+//! score changes), segment refresh, bounded runs resuming
 //! from the saved cursor, crashes and overlapping runs, the jobs not available yet, and the
 //! Lambda handler invoked in-process with EventBridge Scheduler payloads.
 
@@ -6,12 +7,15 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod crm;
 mod decay;
 mod faults;
 #[cfg(feature = "lambda")]
 mod lambda;
 mod requests;
 mod retention;
+mod retention_privacy;
+mod segments;
 
 use std::sync::Arc;
 
