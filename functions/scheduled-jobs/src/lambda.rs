@@ -4,6 +4,10 @@
 //! `JobError.Retryable` (the store was unavailable; the next run resumes from the saved cursor)
 //! or `JobError.Permanent` (a malformed payload, a job not available yet, a refused request).
 
+use std::sync::Arc;
+
+use crm_store::queue::Queue;
+use crm_store::repo::crm::outbox::TransitionOutbox;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use tracing::Instrument;
 
@@ -11,6 +15,45 @@ use crate::{JobDeps, JobError, JobReport, JobRequest, run_job};
 
 pub const RETRYABLE_ERROR_TYPE: &str = "JobError.Retryable";
 pub const PERMANENT_ERROR_TYPE: &str = "JobError.Permanent";
+/// The environment variable naming the transitions queue (its URL). Optional: without it the
+/// outbox is not relayed by this function.
+pub const TRANSITIONS_QUEUE_URL_VAR: &str = "TRANSITIONS_QUEUE_URL";
+/// Transition messages one invocation relays at most (the rest wait for the next one).
+pub const RELAY_MAX: usize = 1000;
+
+/// Runs the job ([`handle`]), then relays the transitions outbox to `transitions`: every
+/// lifecycle transition committed before (by this job, the admin API or the scorer) is
+/// published on the transitions queue, at least once (consumers deduplicate on the message's
+/// `id`). A relay failure is logged and left to the next invocation; it never fails the job.
+pub async fn handle_and_relay(
+    event: LambdaEvent<serde_json::Value>,
+    deps: &JobDeps,
+    transitions: Option<&dyn Queue>,
+) -> Result<JobReport, Diagnostic> {
+    let result = handle(event, deps).await;
+    let Some(queue) = transitions else {
+        return result;
+    };
+    let published = match TransitionOutbox::new(Arc::clone(&deps.table))
+        .relay(queue, RELAY_MAX)
+        .await
+    {
+        Ok(relayed) => {
+            if relayed.failed > 0 {
+                tracing::warn!(failed = relayed.failed, "transitions left in the outbox");
+            }
+            relayed.published
+        }
+        Err(error) => {
+            tracing::warn!(%error, retryable = error.is_retryable(), "transitions relay failed");
+            0
+        }
+    };
+    result.map(|mut report| {
+        report.transitions_published = published;
+        report
+    })
+}
 
 pub async fn handle(
     event: LambdaEvent<serde_json::Value>,

@@ -120,3 +120,71 @@ async fn a_store_outage_fails_as_retryable() {
         error.error_message
     );
 }
+
+#[tokio::test]
+async fn after_the_job_the_transitions_outbox_is_relayed_to_the_queue() {
+    use crm_domain::contacts::{LifecycleStage, Transition};
+    use crm_domain::records::Role;
+    use crm_store::queue::Queue;
+    use crm_store::repo::crm::audit::{Actor, AuditEntry};
+    use crm_store::repo::crm::outbox::{TransitionMessage, TransitionOutbox, add_transition};
+    use crm_store::repo::crm::{Change, commit};
+    use crm_store::sqlite::SqliteQueue;
+    use scheduled_jobs::lambda::handle_and_relay;
+
+    let table = sqlite();
+    let transition = Transition {
+        id: "t-1".to_owned(),
+        from: Some(LifecycleStage::Lead),
+        to: LifecycleStage::Prospect,
+        at: NOW,
+        reason: "marked qualified".to_owned(),
+        actor: "rep-1".to_owned(),
+    };
+    let message = TransitionMessage::new("c-1", &transition, None);
+    let mut change = Change::new();
+    add_transition(&mut change, &message).unwrap();
+    let actor = Actor {
+        subject: "rep-1".to_owned(),
+        role: Role::SalesRep,
+    };
+    change
+        .audit(&AuditEntry::new(
+            "a-1".to_owned(),
+            NOW,
+            &actor,
+            "contact",
+            "c-1",
+            "lifecycle_change",
+            &Value::Null,
+            &Value::Null,
+        ))
+        .unwrap();
+    commit(table.as_ref(), change).await.unwrap();
+    let queue = SqliteQueue::in_memory("transitions", None).unwrap();
+    let payload = fixture(include_str!("../fixtures/scheduler-decay.json"));
+
+    let report = handle_and_relay(event(payload), &deps_at(table.clone(), NOW), Some(&queue))
+        .await
+        .unwrap();
+
+    assert_eq!(report.transitions_published, 1);
+    assert!(
+        TransitionOutbox::new(table)
+            .pending(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let received = queue
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    let sent: TransitionMessage = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(sent, message);
+}
