@@ -193,6 +193,22 @@ else:
     if not events.get("MessageRetentionPeriod", 345600) < dead_letter.get("MessageRetentionPeriod", 0):
         problems.append("EventsQueue must keep messages for less time than its dead-letter queue")
 
+# The transitions queue: redriven like the events queue, named to scheduled-jobs by the variable
+# its Lambda reads (functions/scheduled-jobs/src/lambda.rs).
+transitions = queues.get("TransitionsQueue", {}).get("Properties", {})
+transitions_dead = queues.get("TransitionsDeadLetterQueue", {}).get("Properties", {})
+lambda_rs = (root / "functions/scheduled-jobs/src/lambda.rs").read_text()
+transitions_var = rust_const(lambda_rs, "TRANSITIONS_QUEUE_URL_VAR", "scheduled-jobs/src/lambda.rs")
+if not transitions or not transitions_dead:
+    problems.append("expected the SQS queues TransitionsQueue and TransitionsDeadLetterQueue")
+else:
+    redrive = transitions.get("RedrivePolicy", {})
+    expect("TransitionsQueue RedrivePolicy.maxReceiveCount", redrive.get("maxReceiveCount"), 5)
+    expect("TransitionsQueue RedrivePolicy.deadLetterTargetArn", redrive.get("deadLetterTargetArn"),
+           {"Fn::GetAtt": ["TransitionsDeadLetterQueue", "Arn"]})
+    if not transitions.get("MessageRetentionPeriod", 345600) < transitions_dead.get("MessageRetentionPeriod", 0):
+        problems.append("TransitionsQueue must keep messages for less time than its dead-letter queue")
+
 functions = resources_of("AWS::Serverless::Function")
 scorer = functions.get("EventScorerFunction", {}).get("Properties", {})
 if not scorer:
@@ -229,6 +245,9 @@ for name, binary in binaries.items():
     cargo = root / "functions" / binary / "Cargo.toml"
     if not cargo.exists() or not re.search(rf'\[\[bin\]\]\s*name = "{re.escape(binary)}"', cargo.read_text()):
         problems.append(f"{name}: no [[bin]] named {binary} in functions/{binary}/Cargo.toml")
+jobs_env = functions.get("ScheduledJobsFunction", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+if transitions_var:
+    expect(f"ScheduledJobsFunction {transitions_var}", jobs_env.get(transitions_var), {"Ref": "TransitionsQueue"})
 if re.search(r"dynamodb:(Scan|\*)", (root / "infra/template.yaml").read_text()):
     problems.append("the template grants dynamodb:Scan or dynamodb:*; no request path may scan")
 
