@@ -102,9 +102,13 @@ pub struct JobArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum JobName {
+    /// Deletes raw events and score-change records past their retention, anonymizes old
+    /// sessions, then removes expired items as DynamoDB's TTL would.
     Retention,
     /// Rescores every contact as of `--now` (stored scores, risk, automatic transitions).
     Decay,
+    /// Re-evaluates every dynamic segment over the contacts (memberships added and removed).
+    Segments,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -65,10 +65,12 @@ pub async fn run_periodically(
         }
         match run_to_completion(JobKind::Retention, &deps).await {
             Ok(reports) => {
-                let removed: u64 = reports.iter().map(|report| report.items_removed).sum();
+                let sum = |count: fn(&JobReport) -> u64| reports.iter().map(count).sum::<u64>();
                 tracing::info!(
                     job = "retention",
-                    removed,
+                    removed = sum(|report| report.items_removed),
+                    sessions_anonymized = sum(|report| report.sessions_anonymized),
+                    score_changes_removed = sum(|report| report.score_changes_removed),
                     invocations = reports.len(),
                     "job done"
                 );
@@ -88,6 +90,19 @@ pub async fn run_periodically(
                 );
             }
             Err(error) => tracing::warn!(job = "decay", %error, "job failed"),
+        }
+        match run_to_completion(JobKind::Segments, &deps).await {
+            Ok(reports) => {
+                let sum = |count: fn(&JobReport) -> u64| reports.iter().map(count).sum::<u64>();
+                tracing::info!(
+                    job = "segments",
+                    added = sum(|report| report.members_added),
+                    removed = sum(|report| report.members_removed),
+                    invocations = reports.len(),
+                    "job done"
+                );
+            }
+            Err(error) => tracing::warn!(job = "segments", %error, "job failed"),
         }
         if let Some(embedded) = &backend.embedded {
             match expire_items(embedded, clock.as_ref()).await {
@@ -121,6 +136,11 @@ pub async fn run_once(args: JobArgs) -> anyhow::Result<()> {
         }
         JobName::Decay => {
             for report in run_to_completion(JobKind::Decay, &deps).await? {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+        }
+        JobName::Segments => {
+            for report in run_to_completion(JobKind::Segments, &deps).await? {
                 println!("{}", serde_json::to_string(&report)?);
             }
         }
