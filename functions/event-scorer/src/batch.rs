@@ -11,11 +11,13 @@ use crm_domain::time::Millis;
 use crm_store::clock::Clock;
 use crm_store::repo::behavior::RollUpPolicy;
 use crm_store::repo::crm::identity::IdentityRepo;
+use crm_store::repo::crm::scores::ContactScores;
 use crm_store::repo::{BehaviorRepo, SiteRepo};
 use crm_store::table::Table;
 
 use crate::commit::{GroupResult, commit_all};
 use crate::identity::link_identities;
+use crate::rescore::rescore_contacts;
 use crate::visitor::PreparedFold;
 
 /// Envelopes of one visitor folded together: with one session each at most, their writes
@@ -61,7 +63,9 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
         .map(|(transport_id, envelope)| (transport_id.as_str(), envelope))
         .collect();
     let identity = IdentityRepo::new(deps.table.clone());
-    link_identities(&identity, &committed, now, &mut report).await;
+    let identified = link_identities(&identity, &committed, now, &mut report).await;
+    let contacts = linked_contacts(&identity, &committed, identified).await;
+    rescore_contacts(&ContactScores::new(deps.table.clone()), &contacts, now).await;
     tracing::info!(
         messages = messages.len(),
         applied = report.applied,
@@ -71,6 +75,32 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
         "batch processed"
     );
     report
+}
+
+/// The contacts linked to the committed visitors (through their claims), those the batch's
+/// identifies linked first. A failed lookup only skips the rescore (see [`crate::rescore`]).
+async fn linked_contacts(
+    identity: &IdentityRepo,
+    committed: &[(&str, &BeaconEnvelope)],
+    mut contacts: Vec<String>,
+) -> Vec<String> {
+    let mut visitors: Vec<(&SiteId, &str)> = committed
+        .iter()
+        .map(|(_, envelope)| (&envelope.site, envelope.visitor.as_str()))
+        .collect();
+    visitors.sort_unstable();
+    visitors.dedup();
+    match identity.contacts_of_visitors(&visitors).await {
+        Ok(linked) => {
+            for contact in linked {
+                if !contacts.contains(&contact) {
+                    contacts.push(contact);
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "linked contacts not read; not rescored"),
+    }
+    contacts
 }
 
 /// Beacons grouped per (site, visitor) in arrival order; poison messages reported failed and

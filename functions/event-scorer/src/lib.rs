@@ -6,7 +6,8 @@
 //! until a roll-up. Redelivered messages are skipped because the profile remembers the ids it
 //! applied. A message that cannot be applied is reported as failed, alone, so the queue retries
 //! it and finally dead-letters it. After the commit, the consented `identify` requests of the
-//! committed visitors link those visitors to contacts (`identity`).
+//! committed visitors link those visitors to contacts (`identity`), and the contacts linked to
+//! the batch's visitors are rescored (`rescore`, best effort).
 //! Transport (SQS, the embedded queue) and runtime (Lambda, crm-local) stay outside this crate.
 
 mod batch;
@@ -14,6 +15,7 @@ mod commit;
 mod identity;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod rescore;
 mod visitor;
 
 pub use batch::{BatchReport, IncomingMessage, ScorerDeps, process_batch};

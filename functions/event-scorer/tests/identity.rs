@@ -119,7 +119,9 @@ async fn an_identify_with_an_unknown_email_creates_a_website_lead_linked_to_the_
     let (contact, version) = contact_by_email(&deps.table, "ann.lee@example.io")
         .await
         .unwrap();
-    assert_eq!(version, 1);
+    // Created (1), then rescored from the visitor's behavior by the score service (2).
+    assert_eq!(version, 2);
+    assert!(contact.lead_score > 0, "{contact:?}");
     assert_eq!(contact.lifecycle_stage, LifecycleStage::Lead);
     assert_eq!(contact.source.as_deref(), Some("website"));
     assert_eq!(
@@ -153,8 +155,17 @@ async fn an_identify_with_an_unknown_email_creates_a_website_lead_linked_to_the_
     ids.sort_unstable();
     assert_eq!(ids, ["alice-session", "s0"]);
 
-    // The request item is gone, and no key holds the address.
-    for text in all_texts(&sqlite).await {
+    // The `lead` transition is queued in the outbox with the contact. The request item is
+    // gone, and no key holds the address.
+    let texts = all_texts(&sqlite).await;
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|text| text.contains("pk: \"OUTBOX#TRANSITIONS\"") && text.contains(&contact.id))
+            .count(),
+        1
+    );
+    for text in texts {
         assert!(!text.contains("IDENTIFY#"), "{text}");
         let key = text
             .split(" attrs")
@@ -184,7 +195,9 @@ async fn an_existing_contact_is_matched_case_insensitively_and_no_second_contact
         .await
         .unwrap();
     assert_eq!(contact.id, "c-ann");
-    assert_eq!(version, 2);
+    // Linked (2), then rescored (3).
+    assert_eq!(version, 3);
+    assert!(contact.lead_score > 0, "{contact:?}");
     assert_eq!(contact.linked_visitors, vec![link("alice")]);
     assert_eq!(
         contact.first_name, None,
@@ -237,7 +250,7 @@ async fn a_visitor_linked_to_another_contact_is_recorded_as_a_conflict_not_merge
         1,
     )
     .await;
-    let (ann, ann_version) = contact_by_email(&deps.table, "ann@example.io")
+    let (ann, _) = contact_by_email(&deps.table, "ann@example.io")
         .await
         .unwrap();
 
@@ -250,13 +263,10 @@ async fn a_visitor_linked_to_another_contact_is_recorded_as_a_conflict_not_merge
         deliver(&deps, &conflicts, attempt).await;
     }
 
-    let (ann_after, version) = contact_by_email(&deps.table, "ann@example.io")
+    let (ann_after, _) = contact_by_email(&deps.table, "ann@example.io")
         .await
         .unwrap();
-    assert_eq!(
-        (ann_after.linked_visitors.clone(), version),
-        (ann.linked_visitors.clone(), ann_version)
-    );
+    assert_eq!(ann_after.linked_visitors, ann.linked_visitors);
     let (bob, bob_version) = contact_by_email(&deps.table, "bob@example.io")
         .await
         .unwrap();
@@ -326,7 +336,8 @@ async fn links_once_and_records_a_conflict(table: Arc<dyn Table>) {
     let (ann, version) = contact_by_email(&table, "ann@example.io").await.unwrap();
     assert_eq!(
         (ann.linked_visitors.clone(), version),
-        (vec![link("alice")], 1)
+        (vec![link("alice")], 2),
+        "created, then rescored once"
     );
     let second = [identify("m2", "alice", json!({"email": "bob@example.io"}))];
     for attempt in 1..3 {
@@ -365,4 +376,52 @@ async fn on_dynamodb_identify_links_once_and_records_a_conflict() {
     let name = format!("scorer-identity-{}", std::process::id());
     create_table_if_missing(&client, &name).await.unwrap();
     links_once_and_records_a_conflict(Arc::new(DynamoTable::new(client, name))).await;
+}
+
+#[tokio::test]
+async fn a_linked_visitors_later_behavior_rescores_its_contact() {
+    let (_, deps) = sqlite_deps();
+    deliver(
+        &deps,
+        &[identify("m1", "alice", json!({"email": "ann@example.io"}))],
+        1,
+    )
+    .await;
+    let (before, _) = contact_by_email(&deps.table, "ann@example.io")
+        .await
+        .unwrap();
+
+    let later: Vec<BeaconEnvelope> = (2..6)
+        .map(|n| beacon(&format!("m{n}"), "alice", &format!("s{n}"), n * 1_000))
+        .collect();
+    deliver(&deps, &later, 1).await;
+
+    let (after, _) = contact_by_email(&deps.table, "ann@example.io")
+        .await
+        .unwrap();
+    assert!(
+        after.lead_score > before.lead_score,
+        "{} -> {}",
+        before.lead_score,
+        after.lead_score
+    );
+}
+
+#[tokio::test]
+async fn a_rescore_that_fails_does_not_fail_the_behavior_commit() {
+    let (_, deps) = sqlite_deps();
+    // A claim naming a contact that does not exist: its rescore fails (not found).
+    let claim =
+        crm_store::table::Item::new(crm_store::repo::crm::keys::visitor_claim(&site(), "bob"))
+            .with("contact", crm_store::table::Value::S("ghost".to_owned()));
+    deps.table.put(claim, None).await.unwrap();
+
+    let report = process_batch(&deps, &messages(&[beacon("m1", "bob", "s1", 0)], 1)).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.applied, 1);
+    let profile = BehaviorRepo::new(deps.table.clone())
+        .get_profile(&site(), "bob")
+        .await
+        .unwrap();
+    assert!(profile.is_some());
 }

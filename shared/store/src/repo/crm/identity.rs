@@ -27,7 +27,7 @@ use crm_domain::contacts::identity::{
     IDENTIFY_ACTOR, Identified, IdentityDecision, SkipReason, VisitorClaim, decide, derived_id,
     identify_email,
 };
-use crm_domain::contacts::{Contact, LifecycleStage, Transition, VisitorLink};
+use crm_domain::contacts::{Contact, Transition, VisitorLink};
 use crm_domain::message::IdentifyRequest;
 use crm_domain::records::Role;
 use crm_domain::site::SiteId;
@@ -38,8 +38,10 @@ use super::audit::{Actor, AuditEntry};
 use super::change::{Change, CommitError, Expect, commit};
 use super::contacts::ContactRepo;
 use super::keys;
+use super::outbox::{TransitionMessage, add_transition};
 use super::person::{OnErase, PersonRef};
 use super::record::Versioned;
+use super::scores::transition_entry;
 use super::timeline::TimelineEntry;
 use crate::repo::keys::identify_request;
 use crate::table::{Condition, Item, Key, MAX_BATCH_GET, Table, TableError, TransactItem, Value};
@@ -335,7 +337,8 @@ impl IdentityRepo {
     }
 
     /// The writes of a contact created from an identify: the record (with its claim and stage
-    /// count), its first lifecycle transition and its audit entry, as the API creates one.
+    /// count), its first lifecycle transition (timeline entry and outbox message) and its audit
+    /// entry, as the API creates one.
     fn add_create(
         &self,
         change: &mut Change,
@@ -347,21 +350,18 @@ impl IdentityRepo {
         let transition = Transition {
             id: derived_id(now, &format!("created|{}", identify.message_id)),
             from: None,
-            to: LifecycleStage::Lead,
+            to: contact.lifecycle_stage,
             at: now,
             reason: "identified on the website".to_owned(),
             actor: IDENTIFY_ACTOR.to_owned(),
         };
-        let entry = TimelineEntry {
-            id: transition.id.clone(),
-            contact_id: contact.id.clone(),
-            at: now,
-            kind: "lifecycle".to_owned(),
-            summary: format!("(new) → {}", contact.lifecycle_stage.as_str()),
-            detail: serde_json::to_value(&transition).unwrap_or(Json::Null),
-            actor: IDENTIFY_ACTOR.to_owned(),
-        };
-        change.put(entry.item()?, Expect::Absent);
+        // Like every transition, published through the outbox in the same transaction.
+        let message = TransitionMessage::new(&contact.id, &transition, None);
+        change.put(
+            transition_entry(&contact.id, &message)?.item()?,
+            Expect::Absent,
+        );
+        add_transition(change, &message)?;
         change.audit(&audit(
             &contact.id,
             "create",
