@@ -1,5 +1,7 @@
-//! The retention job against DynamoDB, on a local AWS API emulator (moto): the same scenario as
-//! on SQLite, plus a bounded sweep resuming from the cursor DynamoDB hands out.
+//! The retention and segments jobs against DynamoDB, on a local AWS API emulator (moto): the
+//! same scenarios as on SQLite (raw events per site; sessions anonymized and score changes
+//! removed; segment memberships), plus a bounded sweep resuming from the cursor DynamoDB hands
+//! out.
 //!
 //! Needs `CRM_TEST_AWS_ENDPOINT` (set by `source tests/aws/moto.sh`; `bash tests/run.sh` does it)
 //! and fails, never skips, without it:
@@ -48,6 +50,22 @@ async fn fresh_table() -> Arc<dyn Table> {
 #[tokio::test]
 async fn each_site_keeps_raw_events_for_its_own_retention_and_nothing_else_changes() {
     common::each_site_keeps_raw_events_for_its_own_retention_and_nothing_else_changes(
+        fresh_table().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn old_sessions_are_anonymized_old_score_changes_removed_and_nothing_else_changes() {
+    common::privacy::old_sessions_are_anonymized_old_score_changes_removed_and_nothing_else_changes(
+        fresh_table().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_segments_job_adds_and_removes_members_and_a_second_run_changes_nothing() {
+    common::privacy::the_segments_job_adds_and_removes_members_and_a_second_run_changes_nothing(
         fresh_table().await,
     )
     .await;

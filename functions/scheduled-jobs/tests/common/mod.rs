@@ -1,6 +1,9 @@
 //! What the retention tests share across store adapters: a store filled through the scorer's own
 //! write path (raw events, then the folded profile and sessions), and readers of what is left.
 
+pub mod crm;
+pub mod privacy;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

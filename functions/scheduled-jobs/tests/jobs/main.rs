@@ -7,7 +7,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod crm;
 mod decay;
 mod faults;
 #[cfg(feature = "lambda")]

@@ -18,8 +18,8 @@ use crm_store::repo::{BehaviorRepo, SiteRepo, keys};
 use crm_store::table::{Item, Key, TTL_ATTR, Table, Value};
 use scheduled_jobs::{JobError, JobKind, JobRequest, run_job};
 
+use crate::common::crm::{add_contact, add_timeline_entry, partition};
 use crate::common::*;
-use crate::crm::{add_contact, add_timeline_entry, partition};
 use crate::faults::{AtCheckpoint, CheckpointFault};
 use crate::sqlite;
 
@@ -45,6 +45,15 @@ async fn snapshot(table: &Arc<dyn Table>, pks: &[String]) -> BTreeMap<(String, S
         }
     }
     items
+}
+
+#[tokio::test]
+async fn old_sessions_are_anonymized_old_score_changes_removed_and_nothing_else_changes() {
+    // The scenario lives in `common` so that the DynamoDB test target runs it unchanged.
+    crate::common::privacy::old_sessions_are_anonymized_old_score_changes_removed_and_nothing_else_changes(
+        sqlite(),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use crm_store::table::Table;
 use scheduled_jobs::{Budget, JobDeps, JobKind, JobReport, JobRequest, run_job};
 use serde_json::json;
 
+use crate::common::crm::{add_contact, add_segment, members, set_lead_score};
 use crate::common::{NOW, deps_at};
-use crate::crm::{add_contact, add_segment, members, set_lead_score};
 use crate::sqlite;
 
 async fn segments(deps: &JobDeps, budget: Option<u32>) -> JobReport {
@@ -27,6 +27,15 @@ async fn hot_leads(table: &Arc<dyn Table>) {
         table,
         "hot",
         Some(json!({"all": [{"field": "lead_score", "op": "gte", "value": 70}]})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_segments_job_adds_and_removes_members_and_a_second_run_changes_nothing() {
+    // The scenario lives in `common` so that the DynamoDB test target runs it unchanged.
+    crate::common::privacy::the_segments_job_adds_and_removes_members_and_a_second_run_changes_nothing(
+        sqlite(),
     )
     .await;
 }

@@ -13,7 +13,7 @@ use crm_store::repo::crm::{AuditEntry, Change, ContactRepo, Expect, TimelineEntr
 use crm_store::table::{Item, Query, SortKeyCondition, Table};
 use serde_json::{Value, json};
 
-use crate::common::NOW;
+use super::NOW;
 
 fn audited(change: &mut Change, entity: &str, id: &str) {
     let actor = Actor {
