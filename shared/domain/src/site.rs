@@ -132,3 +132,52 @@ impl SiteConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn site() -> SiteConfig {
+        SiteConfig {
+            id: SiteId::parse("shop").unwrap(),
+            name: "Shop".to_owned(),
+            allowed_origins: vec!["*".to_owned()],
+            retention_days: 90,
+            session_retention_days: 180,
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn a_site_stored_before_session_retention_existed_reads_as_the_default() {
+        let stored = serde_json::json!({
+            "id": "shop", "name": "Shop", "allowed_origins": ["*"],
+            "retention_days": 30, "enabled": true
+        });
+        let site: SiteConfig = serde_json::from_value(stored).unwrap();
+        assert_eq!(site.retention_days, 30);
+        assert_eq!(
+            site.session_retention_days,
+            crate::retention::DEFAULT_SESSION_RETENTION_DAYS
+        );
+    }
+
+    #[test]
+    fn session_retention_outside_one_to_ten_years_is_a_problem() {
+        assert!(site().problems().is_empty());
+        for days in [0, MAX_RETENTION_DAYS + 1] {
+            let problems = SiteConfig {
+                session_retention_days: days,
+                ..site()
+            }
+            .problems();
+            assert_eq!(
+                problems.iter().map(|(field, _)| *field).collect::<Vec<_>>(),
+                ["session_retention_days"],
+                "{days}"
+            );
+        }
+    }
+}
