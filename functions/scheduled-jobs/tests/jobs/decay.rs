@@ -202,10 +202,8 @@ async fn a_customer_critical_for_thirty_days_churns_and_the_transition_reaches_t
     assert_eq!(first.transitions_written, 0, "{first:?}");
     let sad = contact(&table, "c-sad").await;
     assert_eq!(sad.lifecycle_stage, LifecycleStage::Customer);
-    assert!(
-        sad.health_score.is_some_and(|health| health < 25),
-        "{sad:?}"
-    );
+    // The worked example of docs/scoring.md: health 21.9, critical.
+    assert_eq!(sad.health_score, Some(22), "{sad:?}");
     assert_eq!(contact(&table, "c-new").await.health_score, None);
 
     let month_later = Millis(NOW.0 + 31 * DAY);
