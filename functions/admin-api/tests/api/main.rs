@@ -15,3 +15,4 @@ mod scenarios;
 mod segments;
 mod sites_audit;
 mod support;
+mod transitions;
