@@ -94,6 +94,18 @@ impl LocalServer {
         read(agent().run(request).expect("server answers"))
     }
 
+    /// An admin request with a JSON body.
+    pub fn admin_send(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base_url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .unwrap();
+        read(agent().run(request).expect("server answers"))
+    }
+
     pub fn all_visitors(&self) -> Vec<Value> {
         let mut visitors = Vec::new();
         let mut cursor: Option<String> = None;
