@@ -236,6 +236,29 @@ pub async fn recalculate_score(
     ))
 }
 
+/// After a committed write that changes what a contact's scores depend on (a deal won or
+/// lost), rescores the contact at once so that its automatic transitions (a won deal: →
+/// customer) follow the write. Best effort: the write stands either way; a failure is logged
+/// and the decay job rescores the contact on its next sweep.
+pub async fn rescore_after_write(state: &AdminState, contact_id: &str, cause: ScoreCause) {
+    let outcome = ContactScores::new(state.table.clone())
+        .rescore(contact_id, state.clock.now(), &Trigger::system(cause))
+        .await;
+    match outcome {
+        Ok(outcome) if !outcome.transitions.is_empty() => tracing::info!(
+            contact = contact_id,
+            stage = outcome.contact.record.lifecycle_stage.as_str(),
+            "automatic lifecycle transition"
+        ),
+        Ok(_) | Err(RescoreError::NotFound(_)) => {}
+        Err(error) => tracing::warn!(
+            contact = contact_id,
+            %error,
+            "rescore after a write failed; the decay job catches up"
+        ),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PeriodParams {
     from: Option<String>,

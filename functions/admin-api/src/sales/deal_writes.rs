@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use crm_domain::deals::{Deal, DealError, DealEvent, DealInput, DealPatch};
+use crm_domain::engine::ScoreCause;
 use crm_domain::records::{Action, Resource, Role};
 use crm_store::repo::crm::deals::{self, DealRecord, DealRepo, DealWrite, StoredDeal};
 use crm_store::repo::crm::{AuditEntry, Change, CommitError, commit};
@@ -15,6 +16,7 @@ use super::deals::{load, view_with_history};
 use super::pipelines::load as load_pipeline;
 use super::support::{audit_entry, default_pipeline, invalid};
 use crate::caller::{Caller, new_id};
+use crate::contacts::rescore_after_write;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, IfMatch};
@@ -201,7 +203,8 @@ pub async fn win_deal(
             state.clock.now(),
         )
         .map_err(deal_error)?;
-    save(
+    let contact = deal.contact_id.clone();
+    let response = save(
         &state,
         &caller,
         &current,
@@ -210,7 +213,11 @@ pub async fn win_deal(
         "win",
         if_match,
     )
-    .await
+    .await?;
+    if let Some(contact) = contact {
+        rescore_after_write(&state, &contact, ScoreCause::Deal).await;
+    }
+    Ok(response)
 }
 
 #[utoipa::path(post, path = "/crm/deals/{id}/lose", tag = "deals", request_body = LoseBody,
@@ -238,7 +245,8 @@ pub async fn lose_deal(
             state.clock.now(),
         )
         .map_err(deal_error)?;
-    save(
+    let contact = deal.contact_id.clone();
+    let response = save(
         &state,
         &caller,
         &current,
@@ -247,7 +255,11 @@ pub async fn lose_deal(
         "lose",
         if_match,
     )
-    .await
+    .await?;
+    if let Some(contact) = contact {
+        rescore_after_write(&state, &contact, ScoreCause::Deal).await;
+    }
+    Ok(response)
 }
 
 #[utoipa::path(delete, path = "/crm/deals/{id}", tag = "deals",

@@ -1,6 +1,6 @@
 //! Lifecycle transitions reach the transitions outbox in the same write as the contact: a
-//! manual change, and the automatic ones `recalculate-score` finds (a won deal makes a lead a
-//! customer); the relay then publishes them on a queue, each once.
+//! manual change, and the automatic one a won deal causes (its lead becomes a customer at once);
+//! the relay then publishes them on a queue, each once.
 
 use std::time::Duration;
 
@@ -96,7 +96,7 @@ async fn a_manual_stage_change_is_committed_with_its_outbox_message_and_relayed_
 }
 
 #[tokio::test]
-async fn recalculating_a_lead_with_a_won_deal_makes_it_a_customer_with_a_health_score() {
+async fn winning_a_deal_makes_its_lead_a_customer_at_once_with_a_health_score() {
     let app = TestApp::new().await;
     let contact = create(&app, json!({"email": "b@x.io", "company": "Acme"})).await;
     let id = contact["id"].as_str().unwrap();
@@ -115,25 +115,9 @@ async fn recalculating_a_lead_with_a_won_deal_makes_it_a_customer_with_a_health_
         .await;
     assert_eq!(won.status, StatusCode::OK, "{}", won.text);
 
-    let reply = app
-        .admin(
-            "POST",
-            &format!("/api/admin/crm/contacts/{id}/recalculate-score"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let data = &reply.body["data"];
-    assert_eq!(data["stage"], "customer", "{data}");
-    assert_eq!(data["transitions"][0]["rule"], "deal_won", "{data}");
-    assert_eq!(data["transitions"][0]["from"], "lead");
-    // No usage or relationship yet, no trouble, one win: 0 + 25 + 69.7 × 0.2 + 0 = 38.9.
-    assert_eq!(data["health"]["score"], json!(38.9), "{data}");
-    assert_eq!(data["health"]["health_score"], 39);
-    assert_eq!(data["health"]["risk"], "high");
-
     let (_, stored) = app.get(&format!("/api/admin/crm/contacts/{id}")).await;
-    assert_eq!(stored["data"]["lifecycle_stage"], "customer");
+    assert_eq!(stored["data"]["lifecycle_stage"], "customer", "{stored}");
+    // No usage or relationship yet, no trouble, one win: 0 + 25 + 69.7 × 0.2 + 0 = 38.9.
     assert_eq!(stored["data"]["health_score"], 39);
     let automatic: Vec<TransitionMessage> = pending(&app)
         .await
@@ -141,10 +125,15 @@ async fn recalculating_a_lead_with_a_won_deal_makes_it_a_customer_with_a_health_
         .filter(|message| message.rule.is_some())
         .collect();
     assert_eq!(automatic.len(), 1, "{automatic:?}");
+    assert_eq!(automatic[0].rule, Some(crm_domain::engine::Rule::DealWon));
     assert_eq!(automatic[0].actor, "system");
+    assert_eq!(automatic[0].reason, "1 deal(s) won");
+    let (_, lifecycle) = app
+        .get(&format!("/api/admin/crm/contacts/{id}/lifecycle"))
+        .await;
     assert_eq!(
-        automatic[0].id,
-        data["transitions"][0]["id"].as_str().unwrap()
+        lifecycle["data"]["transitions"][0]["rule"], "deal_won",
+        "{lifecycle}"
     );
     let (_, audit) = app
         .get(&format!(
@@ -158,15 +147,27 @@ async fn recalculating_a_lead_with_a_won_deal_makes_it_a_customer_with_a_health_
         .map(|entry| entry["action"].as_str().unwrap())
         .collect();
     assert!(actions.contains(&"lifecycle_transition"), "{actions:?}");
-    assert!(actions.contains(&"recalculate_score"), "{actions:?}");
+    assert!(actions.contains(&"rescore"), "{actions:?}");
 
-    let again = app
+    // Recalculating finds the same: nothing new to write, no second transition.
+    let reply = app
         .admin(
             "POST",
             &format!("/api/admin/crm/contacts/{id}/recalculate-score"),
             &json!({}),
         )
         .await;
-    assert_eq!(again.body["data"]["transitions"], json!([]));
-    assert_eq!(again.etag(), reply.etag(), "nothing new was written");
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let data = &reply.body["data"];
+    assert_eq!(data["stage"], "customer", "{data}");
+    assert_eq!(data["transitions"], json!([]));
+    assert_eq!(data["health"]["score"], json!(38.9), "{data}");
+    assert_eq!(
+        (
+            data["health"]["health_score"].clone(),
+            data["health"]["risk"].clone()
+        ),
+        (json!(39), json!("high"))
+    );
+    assert_eq!(reply.etag(), format!("\"v{}\"", stored["data"]["version"]));
 }
