@@ -8,6 +8,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod decay;
+#[path = "../decay_scenarios/mod.rs"]
+mod decay_scenarios;
 mod faults;
 #[cfg(feature = "lambda")]
 mod lambda;
