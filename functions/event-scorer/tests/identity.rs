@@ -64,8 +64,18 @@ async fn identify_audit(table: &Arc<dyn Table>) -> Vec<AuditEntry> {
 
 /// A contact created the way the API does, before any identify.
 async fn existing_contact(table: &Arc<dyn Table>, id: &str, email: &str) {
+    existing_contact_with(table, id, email, Vec::new()).await;
+}
+
+async fn existing_contact_with(
+    table: &Arc<dyn Table>,
+    id: &str,
+    email: &str,
+    linked_visitors: Vec<VisitorLink>,
+) {
     let contacts = ContactRepo::new(table.clone());
-    let contact = Contact::new(id.to_owned(), Email::parse(email).unwrap(), None, Millis(1));
+    let mut contact = Contact::new(id.to_owned(), Email::parse(email).unwrap(), None, Millis(1));
+    contact.linked_visitors = linked_visitors;
     let mut change = Change::new();
     contacts.add_create(&mut change, &contact).unwrap();
     let actor = Actor {
@@ -424,4 +434,58 @@ async fn a_rescore_that_fails_does_not_fail_the_behavior_commit() {
         .await
         .unwrap();
     assert!(profile.is_some());
+}
+
+#[tokio::test]
+async fn a_visitor_linked_by_hand_gets_its_claim_from_an_identify_and_is_not_linked_twice() {
+    let (_, deps) = sqlite_deps();
+    existing_contact_with(&deps.table, "c-ann", "ann@example.io", vec![link("alice")]).await;
+    let identity = IdentityRepo::new(deps.table.clone());
+    let claimed = |identity: IdentityRepo| async move {
+        identity
+            .contacts_of_visitors(&[(&site(), "alice")])
+            .await
+            .unwrap()
+    };
+    assert!(claimed(identity.clone()).await.is_empty());
+
+    deliver(
+        &deps,
+        &[identify("m1", "alice", json!({"email": "ann@example.io"}))],
+        1,
+    )
+    .await;
+
+    assert_eq!(claimed(identity).await, vec!["c-ann".to_owned()]);
+    let (contact, _) = contact_by_email(&deps.table, "ann@example.io")
+        .await
+        .unwrap();
+    assert_eq!(contact.linked_visitors, vec![link("alice")]);
+    assert!(
+        identify_audit(&deps.table).await.is_empty(),
+        "the contact itself is not changed"
+    );
+}
+
+#[tokio::test]
+async fn two_scorers_identifying_one_new_email_at_once_make_one_contact_linked_to_both_visitors() {
+    let (_, deps) = sqlite_deps();
+    let from_alice = [identify("m1", "alice", json!({"email": "ann@example.io"}))];
+    let from_bob = [identify("m2", "bob", json!({"email": "ANN@example.io"}))];
+    tokio::join!(deliver(&deps, &from_alice, 1), deliver(&deps, &from_bob, 1));
+    let (contact, _) = contact_by_email(&deps.table, "ann@example.io")
+        .await
+        .unwrap();
+    let mut visitors: Vec<&str> = contact
+        .linked_visitors
+        .iter()
+        .map(|link| link.visitor.as_str())
+        .collect();
+    visitors.sort_unstable();
+    assert_eq!(visitors, ["alice", "bob"]);
+    let counts = ContactRepo::new(deps.table.clone())
+        .stage_counts()
+        .await
+        .unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1);
 }

@@ -186,8 +186,11 @@ impl IdentityRepo {
                 .await
             {
                 Ok(outcome) => return Ok(outcome),
+                // Another writer changed the contact or took the claim: read again and decide anew.
                 Err(CommitError::Conflict { .. })
-                | Err(CommitError::Table(TableError::ConditionFailed)) => continue,
+                | Err(CommitError::Table(
+                    TableError::ConditionFailed | TableError::TransactionCanceled { .. },
+                )) => continue,
                 Err(CommitError::Table(error)) => return Err(error.into()),
             }
         }
