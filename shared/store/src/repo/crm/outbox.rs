@@ -203,3 +203,137 @@ impl TransitionOutbox {
         Ok(report)
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::queue::{ReceivedMessage, SendOutcome};
+    use crate::repo::crm::audit::{Actor, AuditEntry};
+    use crate::repo::crm::commit;
+    use crate::sqlite::SqliteTable;
+
+    /// A queue that records what it took and refuses the bodies naming `refused`.
+    #[derive(Default)]
+    struct Recorder {
+        taken: Mutex<Vec<String>>,
+        refused: Option<String>,
+    }
+
+    #[async_trait]
+    impl Queue for Recorder {
+        async fn send_batch(
+            &self,
+            messages: Vec<OutgoingMessage>,
+        ) -> Result<SendOutcome, QueueError> {
+            let mut outcome = SendOutcome::default();
+            for message in messages {
+                match &self.refused {
+                    Some(id) if message.body.contains(id.as_str()) => outcome
+                        .failed
+                        .push((message.entry_id, "throttled".to_owned())),
+                    _ => self.taken.lock().unwrap().push(message.body),
+                }
+            }
+            Ok(outcome)
+        }
+
+        async fn receive(
+            &self,
+            _: usize,
+            _: Duration,
+            _: Duration,
+        ) -> Result<Vec<ReceivedMessage>, QueueError> {
+            Ok(Vec::new())
+        }
+
+        async fn delete(&self, _: &[String]) -> Result<(), QueueError> {
+            Ok(())
+        }
+    }
+
+    async fn outbox_with(ids: &[&str]) -> TransitionOutbox {
+        let table: Arc<dyn Table> = Arc::new(SqliteTable::in_memory().unwrap());
+        for (n, id) in ids.iter().enumerate() {
+            let transition = Transition {
+                id: (*id).to_owned(),
+                from: Some(LifecycleStage::Lead),
+                to: LifecycleStage::Prospect,
+                at: Millis(1_000 + n as i64),
+                reason: "marked qualified".to_owned(),
+                actor: "rep".to_owned(),
+            };
+            let mut change = Change::new();
+            add_transition(
+                &mut change,
+                &TransitionMessage::new("c1", &transition, None),
+            )
+            .unwrap();
+            let actor = Actor {
+                subject: "rep".to_owned(),
+                role: crm_domain::records::Role::SalesRep,
+            };
+            change
+                .audit(&AuditEntry::new(
+                    format!("a-{id}"),
+                    Millis(1_000),
+                    &actor,
+                    "contact",
+                    "c1",
+                    "qualify",
+                    &serde_json::Value::Null,
+                    &serde_json::Value::Null,
+                ))
+                .unwrap();
+            commit(table.as_ref(), change).await.unwrap();
+        }
+        TransitionOutbox::new(table)
+    }
+
+    #[tokio::test]
+    async fn the_relay_sends_oldest_first_and_deletes_only_what_the_queue_took() {
+        let outbox = outbox_with(&["t-a", "t-b", "t-c"]).await;
+        let queue = Recorder {
+            refused: Some("t-b".to_owned()),
+            ..Recorder::default()
+        };
+
+        let report = outbox.relay(&queue, 100).await.unwrap();
+
+        assert_eq!((report.published, report.failed), (2, 1));
+        let taken: Vec<TransitionMessage> = queue
+            .taken
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|body| serde_json::from_str(body).unwrap())
+            .collect();
+        let ids: Vec<&str> = taken.iter().map(|message| message.id.as_str()).collect();
+        assert_eq!(ids, ["t-a", "t-c"]);
+        let left = outbox.pending(10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].get_str(MESSAGE_ID_ATTR), Some("t-b"));
+
+        let healthy = Recorder::default();
+        let again = outbox.relay(&healthy, 100).await.unwrap();
+        assert_eq!((again.published, again.failed), (1, 0));
+        assert!(outbox.pending(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_relay_stops_at_its_maximum_and_leaves_the_rest() {
+        let ids: Vec<String> = (0..25).map(|n| format!("t-{n:02}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let outbox = outbox_with(&refs).await;
+        let queue = Recorder::default();
+        let report = outbox.relay(&queue, 12).await.unwrap();
+        assert_eq!(report.published, 12);
+        assert_eq!(outbox.pending(100).await.unwrap().len(), 13);
+    }
+}
