@@ -7,8 +7,8 @@ pub enum JobError {
     /// The payload is not a job request; sending it again cannot help.
     #[error("invalid job request: {0}")]
     InvalidRequest(String),
-    /// The job exists in the schedule's vocabulary but has no implementation yet (decay and
-    /// segment refresh arrive with issue 6). Permanent: nothing was done and nothing is faked.
+    /// The job exists in the schedule's vocabulary but has no implementation yet (no job is in
+    /// this state today; kept for the next one). Permanent: nothing was done and nothing is faked.
     #[error("the {0} job is not available yet")]
     NotYetAvailable(&'static str),
     /// The store failed. Retryable when the store says so (throttling, a transient fault);

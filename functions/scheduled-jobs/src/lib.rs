@@ -46,7 +46,7 @@ pub struct JobReport {
     pub job: JobKind,
     /// The instant the run took as now (ms since the epoch).
     pub now: Millis,
-    /// The budget the run had (for `retention`: visitors).
+    /// The budget the run had (for `retention`: visitors; for `decay`: contacts).
     pub budget: u32,
     /// Sites the run worked on (a site split across runs counts in each).
     pub sites_visited: u64,

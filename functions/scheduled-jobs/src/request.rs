@@ -13,9 +13,9 @@ use crate::JobError;
 pub enum JobKind {
     /// Deletes raw events older than their site's retention.
     Retention,
-    /// Materializes decayed scores (issue 6; not available yet).
+    /// Rescores every contact as of now, materializing decayed scores.
     Decay,
-    /// Re-evaluates dynamic segments (issue 6; not available yet).
+    /// Re-evaluates dynamic segments.
     Segments,
 }
 
@@ -36,7 +36,8 @@ impl fmt::Display for JobKind {
     }
 }
 
-/// How much one invocation may do: for `retention`, the number of visitors it examines.
+/// How much one invocation may do: for `retention`, the number of visitors it examines; for
+/// `decay`, the number of contacts it rescores.
 /// Between 1 and [`Budget::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u64", into = "u32")]
