@@ -169,6 +169,9 @@ pub async fn create(
     apply_patch(&mut contact, patch).map_err(invalid)?;
     let mut change = Change::new();
     let write = state.contacts.add_create(&mut change, &contact)?;
+    SegmentRepo::new(state.table.clone())
+        .add_membership_updates(&mut change, None, &contact, now)
+        .await?;
     let entry = transition_entry(
         &contact.id,
         None,

@@ -174,6 +174,15 @@ pub async fn save_update(
     if_match: IfMatch,
 ) -> Result<i64, ApiError> {
     let write = state.contacts.add_update(&mut change, current, updated)?;
+    // Dynamic segments the write makes the contact join or leave, in the same transaction.
+    crm_store::repo::crm::segments::SegmentRepo::new(state.table.clone())
+        .add_membership_updates(
+            &mut change,
+            Some(&current.record),
+            updated,
+            updated.updated_at,
+        )
+        .await?;
     if current.record.lifecycle_stage != updated.lifecycle_stage && !change_has_transition(action) {
         let entry = transition_entry(
             &updated.id,

@@ -506,6 +506,60 @@ async fn refreshing_a_dynamic_segment_stores_the_matching_contacts() {
 }
 
 #[tokio::test]
+async fn contacts_written_through_the_api_join_and_leave_dynamic_segments_without_a_refresh() {
+    let app = TestApp::new().await;
+    let hot = create(
+        &app,
+        json!({"name": "Hot", "kind": "dynamic", "rules": lead_score_rules()}),
+    )
+    .await;
+    let hot = hot["id"].as_str().unwrap();
+    let picked = create_static(&app, "Picked").await;
+    let members = |segment: String| {
+        let app = &app;
+        async move { member_pages(app, &segment, 50).await.concat() }
+    };
+
+    let warm = create_contact(&app, json!({"email": "w@example.com", "lead_score": 40})).await;
+    let keen = create_contact(&app, json!({"email": "k@example.com", "lead_score": 85})).await;
+    assert_eq!(members(hot.to_owned()).await, std::slice::from_ref(&keen));
+
+    let reply = app
+        .admin(
+            "PATCH",
+            &format!("/api/admin/crm/contacts/{warm}"),
+            &json!({"lead_score": 75}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = app
+        .admin(
+            "PATCH",
+            &format!("/api/admin/crm/contacts/{keen}"),
+            &json!({"lead_score": 5}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    assert_eq!(members(hot.to_owned()).await, [warm]);
+    assert_eq!(
+        members(picked).await,
+        Vec::<String>::new(),
+        "static: by hand only"
+    );
+    let unchanged = refresh(&app, hot, None).await;
+    assert_eq!(
+        (
+            &unchanged.body["data"]["step"]["added"],
+            &unchanged.body["data"]["step"]["removed"]
+        ),
+        (&json!(0), &json!(0)),
+        "{}",
+        unchanged.text
+    );
+}
+
+#[tokio::test]
 async fn a_refresh_over_more_contacts_than_one_step_reads_continues_by_cursor() {
     let app = TestApp::new().await;
     let total = REFRESH_STEP + 3;

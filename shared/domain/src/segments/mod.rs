@@ -14,6 +14,6 @@ mod tests;
 pub use eval::{ContactView, FieldValue};
 pub use fields::{Field, FieldKind, StandardField};
 pub use parse::parse_rules;
-pub use refresh::{MembershipChanges, membership_changes};
+pub use refresh::{MembershipChanges, membership_changes, membership_on_write};
 pub use rules::{Condition, Op, Operand, Rule};
 pub use segment::{Segment, SegmentInput, SegmentKind, SegmentPatch, validate_member_ids};

@@ -1,5 +1,6 @@
 //! Refreshing a dynamic segment: which memberships change when its rules are evaluated over a
-//! page of contacts. Shared by the refresh route and the `segments` job.
+//! page of contacts (shared by the refresh route and the `segments` job), and what a single
+//! contact write changes (the incremental path).
 
 /// What evaluating a segment's rules over some contacts changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +32,18 @@ pub fn membership_changes<'a>(
         }
     }
     changes
+}
+
+/// What a contact write does to one dynamic segment's membership, judged by its rules on the
+/// contact before and after the write: `Some(true)` it joins, `Some(false)` it leaves, `None`
+/// the write does not change whether it matches (a membership that drifted before is left to
+/// the `segments` job). A new contact has no `before`.
+pub fn membership_on_write(before: Option<bool>, after: bool) -> Option<bool> {
+    match (before.unwrap_or(false), after) {
+        (false, true) => Some(true),
+        (true, false) => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +85,16 @@ mod tests {
 
         assert_eq!(second.added.len() + second.removed.len(), 0, "{second:?}");
         assert_eq!(second.matched, first.matched);
+    }
+
+    #[test]
+    fn a_write_changes_a_membership_only_when_it_changes_whether_the_rules_match() {
+        assert_eq!(membership_on_write(None, true), Some(true), "a new match");
+        assert_eq!(membership_on_write(None, false), None);
+        assert_eq!(membership_on_write(Some(false), true), Some(true));
+        assert_eq!(membership_on_write(Some(true), false), Some(false));
+        assert_eq!(membership_on_write(Some(true), true), None);
+        assert_eq!(membership_on_write(Some(false), false), None);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crm_domain::segments::{Rule, Segment, membership_changes};
+use crm_domain::contacts::Contact;
+use crm_domain::segments::{Rule, Segment, membership_changes, membership_on_write};
 use crm_domain::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -44,6 +45,14 @@ pub struct Membership {
 /// Contacts one refresh step reads: bounds its reads (one page of contacts, then their
 /// memberships by key in batches of 100) and its writes (two items per changed membership).
 pub const MAX_CONTACTS_PER_REFRESH: usize = 500;
+
+/// At most this many memberships change inside one contact write; when a write would change
+/// more, it changes none and the `segments` job brings them up to date (so a contact write stays
+/// well inside DynamoDB's 100-item transaction).
+pub const MAX_INLINE_MEMBERSHIP_CHANGES: usize = 20;
+
+/// Segments read per query of the segments index.
+const SEGMENTS_PAGE: usize = 100;
 
 /// What one refresh step of a dynamic segment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,14 +225,9 @@ impl SegmentRepo {
             .await?;
         let ids: Vec<String> = contacts.iter().map(|contact| contact.id.clone()).collect();
         let members = self.members_among(segment, &ids).await?;
-        let examined = contacts.iter().map(|contact| {
-            let matches = match serde_json::to_value(contact) {
-                // The rule names are the contact's JSON field names.
-                Ok(Json::Object(fields)) => rules.matches(&fields),
-                _ => false,
-            };
-            (contact.id.as_str(), matches)
-        });
+        let examined = contacts
+            .iter()
+            .map(|contact| (contact.id.as_str(), matches(rules, contact)));
         let changes = membership_changes(examined, |id| members.contains(id));
         self.write_members(segment, &changes.added, &changes.removed, at)
             .await?;
@@ -236,6 +240,64 @@ impl SegmentRepo {
         })
     }
 
+    /// Every dynamic segment's id and rules, in id order (reads the whole segments index).
+    pub async fn dynamic_rules(&self) -> Result<Vec<(String, Rule)>, TableError> {
+        let mut rules = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.list(SEGMENTS_PAGE, cursor).await?;
+            rules.extend(page.into_iter().filter_map(|stored| {
+                let segment = stored.record.segment;
+                Some((segment.id, segment.rules?))
+            }));
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(rules),
+            }
+        }
+    }
+
+    /// The incremental path: adds to a contact write's `change` the memberships the write
+    /// changes — joining each dynamic segment whose rules the contact now matches and did not
+    /// before (`before` is `None` for a new contact), leaving each it no longer matches — so
+    /// they commit or fail with the contact. Returns how many it added; none when more than
+    /// [`MAX_INLINE_MEMBERSHIP_CHANGES`] would change (the `segments` job repairs those, and any
+    /// drift).
+    pub async fn add_membership_updates(
+        &self,
+        change: &mut Change,
+        before: Option<&Contact>,
+        after: &Contact,
+        at: Millis,
+    ) -> Result<usize, TableError> {
+        let segments = self.dynamic_rules().await?;
+        let updates: Vec<(String, bool)> = segments
+            .iter()
+            .filter_map(|(segment, rules)| {
+                let was = before.map(|contact| matches(rules, contact));
+                membership_on_write(was, matches(rules, after))
+                    .map(|joins| (segment.clone(), joins))
+            })
+            .collect();
+        if updates.len() > MAX_INLINE_MEMBERSHIP_CHANGES {
+            tracing::info!(
+                contact = %after.id,
+                changes = updates.len(),
+                "too many segment memberships change at once; left to the segments job"
+            );
+            return Ok(0);
+        }
+        for (segment, joins) in &updates {
+            if *joins {
+                change.put(member_item(segment, &after.id, at)?, Expect::Anything);
+                change.put(member_link(segment, &after.id).item()?, Expect::Anything);
+            } else {
+                remove_member_items(change, segment, &after.id);
+            }
+        }
+        Ok(updates.len())
+    }
+
     /// Removes every member of a deleted segment.
     pub async fn delete_members(&self, segment: &str) -> Result<(), TableError> {
         loop {
@@ -246,6 +308,14 @@ impl SegmentRepo {
             self.write_members(segment, &[], &members, Millis(0))
                 .await?;
         }
+    }
+}
+
+/// Whether a contact matches a segment's rules (the rule names are the contact's JSON fields).
+fn matches(rules: &Rule, contact: &Contact) -> bool {
+    match serde_json::to_value(contact) {
+        Ok(Json::Object(fields)) => rules.matches(&fields),
+        _ => false,
     }
 }
 
