@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `retention` | deletes raw events and score-change records past their retention, anonymizes old sessions ([`retention`]) |
 //! | `decay` | rescores every contact as of now, so stored scores, risk and stages follow time ([`decay`]) |
+//! | `transitions` | nothing by itself: a frequent schedule for the outbox relay that follows every run |
 //! | `segments` | re-evaluates every dynamic segment over the contacts ([`segments`]) |
 //!
 //! Never depends on a runtime or an SDK outside the `lambda` feature: crm-local builds it with
@@ -126,5 +127,11 @@ pub async fn run_job(request: JobRequest, deps: &JobDeps) -> Result<JobReport, J
         JobKind::Retention => retention::run(deps, request.budget()).await,
         JobKind::Segments => segments::run(deps, request.budget()).await,
         JobKind::Decay => decay::run(deps, request.budget()).await,
+        // The relay is the Lambda's step after every run (`lambda::handle_and_relay`).
+        JobKind::Transitions => {
+            let mut report = JobReport::new(request.job, deps.clock.now(), request.budget());
+            report.sweep_finished = true;
+            Ok(report)
+        }
     }
 }

@@ -17,6 +17,9 @@ pub enum JobKind {
     Decay,
     /// Re-evaluates dynamic segments.
     Segments,
+    /// Does nothing itself: the Lambda relays the transitions outbox after every run, and this
+    /// job's frequent schedule bounds how long a committed transition waits for its message.
+    Transitions,
 }
 
 impl JobKind {
@@ -26,6 +29,7 @@ impl JobKind {
             JobKind::Retention => "retention",
             JobKind::Decay => "decay",
             JobKind::Segments => "segments",
+            JobKind::Transitions => "transitions",
         }
     }
 }
@@ -110,7 +114,8 @@ impl JobRequest {
     pub fn from_json(payload: serde_json::Value) -> Result<JobRequest, JobError> {
         serde_json::from_value(payload).map_err(|error| {
             JobError::InvalidRequest(format!(
-                "{error}; expected {{\"job\": \"retention\" | \"decay\" | \"segments\"}} \
+                "{error}; expected {{\"job\": \"retention\" | \"decay\" | \"segments\" | \
+                 \"transitions\"}} \
                  with an optional \"budget\" from 1 to {}",
                 Budget::MAX.0
             ))

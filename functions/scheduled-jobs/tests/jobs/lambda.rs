@@ -162,12 +162,14 @@ async fn after_the_job_the_transitions_outbox_is_relayed_to_the_queue() {
         .unwrap();
     commit(table.as_ref(), change).await.unwrap();
     let queue = SqliteQueue::in_memory("transitions", None).unwrap();
-    let payload = fixture(include_str!("../fixtures/scheduler-decay.json"));
+    // The frequent schedule's payload: the job itself does nothing, the relay after it publishes.
+    let payload = fixture(include_str!("../fixtures/scheduler-transitions.json"));
 
     let report = handle_and_relay(event(payload), &deps_at(table.clone(), NOW), Some(&queue))
         .await
         .unwrap();
 
+    assert_eq!(report.job, scheduled_jobs::JobKind::Transitions);
     assert_eq!(report.transitions_published, 1);
     assert!(
         TransitionOutbox::new(table)

@@ -8,7 +8,12 @@ use crate::sqlite;
 
 #[tokio::test]
 async fn every_scheduled_job_finishes_at_once_on_an_empty_store() {
-    for job in [JobKind::Retention, JobKind::Decay, JobKind::Segments] {
+    for job in [
+        JobKind::Retention,
+        JobKind::Decay,
+        JobKind::Segments,
+        JobKind::Transitions,
+    ] {
         let table = sqlite();
         let report = run_job(JobRequest::new(job), &deps_at(table.clone(), NOW))
             .await
