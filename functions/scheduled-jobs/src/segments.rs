@@ -12,14 +12,18 @@
 //! `refresh`, with the step's counts), as the route does; a step that changed nothing leaves
 //! none, so re-running costs reads only.
 //!
+//! After the contacts, the segment's members are walked (contact-id order, the same step size):
+//! a membership whose contact no longer exists — a contact deleted rather than erased leaves
+//! them — is removed ([`SegmentRepo::prune_step`]).
+//!
 //! # Bounded, resumable, idempotent
-//! One run examines at most `budget` contacts, over all segments together. After every step it
-//! saves its position — the segment, the segment's version and the contacts cursor — in
-//! `JOB#segments` / `STATE`, conditional on the version it read; the run that completes the
-//! sweep clears it. A segment whose rules changed since its position was saved (another
-//! version) is evaluated again from its first contact. A run that dies before saving is redone
-//! by the next: memberships already written are found and left alone. Of two overlapping runs,
-//! the one whose save finds another version stops (`superseded`).
+//! One run examines at most `budget` contacts and members, over all segments together. After
+//! every step it saves its position — the segment, the segment's version, the walk and its
+//! cursor — in `JOB#segments` / `STATE`, conditional on the version it read; the run that
+//! completes the sweep clears it. A segment whose rules changed since its position was saved
+//! (another version) is evaluated again from its first contact. A run that dies before saving
+//! is redone by the next: memberships already written are found and left alone. Of two
+//! overlapping runs, the one whose save finds another version stops (`superseded`).
 
 use std::sync::Arc;
 
@@ -27,9 +31,7 @@ use crm_domain::records::Role;
 use crm_domain::segments::Rule;
 use crm_domain::time::Millis;
 use crm_store::repo::JobStateRepo;
-use crm_store::repo::crm::segments::{
-    MAX_CONTACTS_PER_REFRESH, RefreshStep, SegmentRepo, StoredSegment,
-};
+use crm_store::repo::crm::segments::{MAX_CONTACTS_PER_REFRESH, SegmentRepo, StoredSegment};
 use crm_store::repo::crm::{AuditEntry, Change, audit::Actor, commit};
 use crm_store::table::{Cursor, TableError};
 use serde::{Deserialize, Serialize};
@@ -51,12 +53,36 @@ struct SegmentsState {
     last_sweep_finished_at: Option<Millis>,
 }
 
+/// The two walks of one segment's refresh.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Phase {
+    /// Every contact: matching ones join, members that no longer match leave.
+    #[default]
+    Contacts,
+    /// Every member: memberships whose contact no longer exists (deleted, not erased) go.
+    Members,
+}
+
+/// What one step (of either walk) did.
+struct Step {
+    examined: usize,
+    added: usize,
+    removed: usize,
+    /// The step's counts as its audit entry records them.
+    summary: serde_json::Value,
+    next: Option<Cursor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Position {
     /// The segment being refreshed: segments before it (in id order) are done for this sweep.
     segment: String,
     /// Its version when its refresh began: another version has other rules.
     segment_version: i64,
+    /// Which walk of the segment the cursor is in.
+    #[serde(default)]
+    phase: Phase,
     /// Where its walk over the contacts continues; `None`: at the first contact.
     cursor: Option<Cursor>,
     sweep_started_at: Millis,
@@ -80,14 +106,18 @@ pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, Job
 
     // Resume at the saved segment (from its cursor if its rules are the same), or at the next
     // one in id order if it has been deleted or made static since.
-    let (mut index, mut cursor) = match &state.position {
-        None => (0, None),
+    let (mut index, mut phase, mut cursor) = match &state.position {
+        None => (0, Phase::Contacts, None),
         Some(position) => {
             let index = segments.partition_point(|(segment, _)| segment.id() < &position.segment);
             let same = segments.get(index).is_some_and(|(segment, _)| {
                 segment.id() == &position.segment && segment.version == position.segment_version
             });
-            (index, position.cursor.clone().filter(|_| same))
+            if same {
+                (index, position.phase, position.cursor.clone())
+            } else {
+                (index, Phase::Contacts, None)
+            }
         }
     };
 
@@ -101,40 +131,75 @@ pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, Job
                 break;
             }
             let limit = remaining.min(MAX_CONTACTS_PER_REFRESH);
-            let step = match repo
-                .refresh_step(segment.id(), rules, cursor.clone(), limit, now)
-                .await
-            {
+            let step = match phase {
+                Phase::Contacts => repo
+                    .refresh_step(segment.id(), rules, cursor.clone(), limit, now)
+                    .await
+                    .map(|step| {
+                        report.contacts_scanned += step.examined as u64;
+                        Step {
+                            examined: step.examined,
+                            added: step.added.len(),
+                            removed: step.removed.len(),
+                            summary: json!({
+                                "examined": step.examined,
+                                "matched": step.matched,
+                                "added": step.added.len(),
+                                "removed": step.removed.len(),
+                            }),
+                            next: step.next,
+                        }
+                    }),
+                Phase::Members => repo
+                    .prune_step(segment.id(), cursor.clone(), limit)
+                    .await
+                    .map(|step| Step {
+                        examined: step.examined,
+                        added: 0,
+                        removed: step.removed.len(),
+                        summary: json!({
+                            "members_examined": step.examined,
+                            "removed_without_contact": step.removed.len(),
+                        }),
+                        next: step.next,
+                    }),
+            };
+            let step = match step {
                 Err(TableError::InvalidCursor) if cursor.is_some() => {
                     tracing::warn!(
                         segment = segment.id(),
-                        "saved cursor refused; starting the segment again"
+                        "saved cursor refused; walking again from the start"
                     );
                     cursor = None;
                     continue;
                 }
                 step => step?,
             };
-            report.contacts_scanned += step.examined as u64;
-            report.members_added += step.added.len() as u64;
-            report.members_removed += step.removed.len() as u64;
+            report.members_added += step.added as u64;
+            report.members_removed += step.removed as u64;
             record_changes(deps, segment, &step, now).await?;
             remaining = remaining.saturating_sub(step.examined.max(1));
             cursor = step.next;
-            let segment_done = cursor.is_none();
+            let segment_done = cursor.is_none() && phase == Phase::Members;
+            if cursor.is_none() {
+                phase = Phase::Members;
+            }
             if segment_done {
                 index += 1;
+                phase = Phase::Contacts;
             }
             state.position = match (segment_done, segments.get(index)) {
                 (false, _) => Some(Position {
                     segment: segment.id().to_owned(),
                     segment_version: segment.version,
+                    phase,
                     cursor: cursor.clone(),
                     sweep_started_at,
                 }),
                 (true, Some((next, _))) => Some(Position {
                     segment: next.id().to_owned(),
                     segment_version: next.version,
+                    phase: Phase::Contacts,
                     cursor: None,
                     sweep_started_at,
                 }),
@@ -201,10 +266,10 @@ impl SegmentId for StoredSegment {
 async fn record_changes(
     deps: &JobDeps,
     segment: &StoredSegment,
-    step: &RefreshStep,
+    step: &Step,
     now: Millis,
 ) -> Result<(), TableError> {
-    if step.added.is_empty() && step.removed.is_empty() {
+    if step.added == 0 && step.removed == 0 {
         return Ok(());
     }
     let actor = Actor {
@@ -212,14 +277,6 @@ async fn record_changes(
         // There is no role for the system itself; the audit shows the subject.
         role: Role::Admin,
     };
-    let summary = json!({
-        "examined": step.examined,
-        "matched": step.matched,
-        "added": step.added.len(),
-        "removed": step.removed.len(),
-        "complete": step.next.is_none(),
-        "job": JobKind::Segments.name(),
-    });
     let entry = AuditEntry::new(
         uuid::Uuid::new_v4().simple().to_string(),
         now,
@@ -228,7 +285,7 @@ async fn record_changes(
         segment.id(),
         "refresh",
         &serde_json::Value::Null,
-        &json!({ "step": summary }),
+        &json!({ "step": step.summary, "job": JobKind::Segments.name() }),
     );
     let mut change = Change::new();
     change.audit(&entry)?;

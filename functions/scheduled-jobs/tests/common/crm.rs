@@ -66,6 +66,16 @@ pub async fn set_lead_score(table: &Arc<dyn Table>, id: &str, lead_score: u8) {
     commit(table.as_ref(), change).await.unwrap();
 }
 
+/// Deletes a contact's record as a plain delete does (its memberships stay behind).
+pub async fn delete_contact(table: &Arc<dyn Table>, id: &str) {
+    let repo = ContactRepo::new(Arc::clone(table));
+    let current = repo.get(id).await.unwrap().unwrap();
+    let mut change = Change::new();
+    repo.add_delete(&mut change, &current);
+    audited(&mut change, "contact", id);
+    commit(table.as_ref(), change).await.unwrap();
+}
+
 /// A timeline entry of `kind` on a contact, `age_ms` before [`NOW`].
 pub async fn add_timeline_entry(table: &Arc<dyn Table>, contact: &str, kind: &str, age_ms: i64) {
     let entry = TimelineEntry {

@@ -10,7 +10,7 @@ use crm_store::table::Table;
 use scheduled_jobs::{Budget, JobDeps, JobKind, JobReport, JobRequest, run_job};
 use serde_json::json;
 
-use crate::common::crm::{add_contact, add_segment, members, set_lead_score};
+use crate::common::crm::{add_contact, add_segment, delete_contact, members, set_lead_score};
 use crate::common::{NOW, deps_at};
 use crate::sqlite;
 
@@ -145,8 +145,11 @@ async fn a_small_budget_refreshes_in_several_runs_resuming_where_the_last_stoppe
         reports.push(segments(&deps, Some(2)).await);
     }
 
-    assert_eq!(reports.len(), 5, "{reports:?}");
-    assert!(reports[..4].iter().all(|report| report.cursor_saved));
+    // Per segment: 5 contacts, then its members (5 and 3), 2 per run.
+    assert_eq!(reports.len(), 9, "{reports:?}");
+    let last = reports.len() - 1;
+    assert!(reports[..last].iter().all(|report| report.cursor_saved));
+    assert!(!reports[last].cursor_saved);
     let scanned: u64 = reports.iter().map(|report| report.contacts_scanned).sum();
     let added: u64 = reports.iter().map(|report| report.members_added).sum();
     assert_eq!(scanned, 10, "every contact once per segment");
@@ -188,6 +191,31 @@ async fn a_segment_whose_rules_changed_mid_refresh_is_evaluated_again_from_the_s
     assert!(rest.sweep_finished);
     assert_eq!(rest.contacts_scanned, 3, "from the first contact: {rest:?}");
     assert_eq!(members(&table, "hot").await, ["c1"]);
+}
+
+#[tokio::test]
+async fn a_membership_whose_contact_was_deleted_is_removed() {
+    let table = sqlite();
+    add_contact(&table, "a", "Acme", 80).await;
+    add_contact(&table, "b", "Beta", 90).await;
+    hot_leads(&table).await;
+    let deps = deps_at(table.clone(), NOW);
+    segments(&deps, None).await;
+    assert_eq!(members(&table, "hot").await, ["a", "b"]);
+
+    // A plain delete (not an erase) leaves the membership behind.
+    delete_contact(&table, "b").await;
+    assert_eq!(members(&table, "hot").await, ["a", "b"]);
+    let report = segments(&deps, None).await;
+
+    assert_eq!(
+        (report.members_added, report.members_removed),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(members(&table, "hot").await, ["a"]);
+    let again = segments(&deps, None).await;
+    assert_eq!((again.members_added, again.members_removed), (0, 0));
 }
 
 #[tokio::test]

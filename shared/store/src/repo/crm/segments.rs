@@ -68,6 +68,17 @@ pub struct RefreshStep {
     pub next: Option<Cursor>,
 }
 
+/// What one pruning step of a segment's memberships did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneStep {
+    /// Memberships read.
+    pub examined: usize,
+    /// Memberships deleted because their contact no longer exists.
+    pub removed: Vec<String>,
+    /// Where the next step resumes (members in contact-id order); `None`: every member seen.
+    pub next: Option<Cursor>,
+}
+
 #[derive(Clone)]
 pub struct SegmentRepo {
     table: Arc<dyn Table>,
@@ -236,6 +247,37 @@ impl SegmentRepo {
             matched: changes.matched,
             added: changes.added,
             removed: changes.removed,
+            next,
+        })
+    }
+
+    /// One bounded step of removing a segment's memberships whose contact no longer exists (a
+    /// contact deleted, not erased, leaves them): reads at most `limit` members from `cursor`,
+    /// looks their contacts up by key and deletes the memberships (and links) of the missing.
+    pub async fn prune_step(
+        &self,
+        segment: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<PruneStep, TableError> {
+        let (members, next) = self.member_page(segment, limit, cursor).await?;
+        let mut existing = HashSet::new();
+        for chunk in members.chunks(MAX_BATCH_GET) {
+            let contact_keys: Vec<Key> = chunk.iter().map(|id| contact_key(id)).collect();
+            for item in self.table.batch_get(&contact_keys).await? {
+                existing.insert(item.key.pk);
+            }
+        }
+        let removed: Vec<String> = members
+            .iter()
+            .filter(|id| !existing.contains(&contact_key(id).pk))
+            .cloned()
+            .collect();
+        self.write_members(segment, &[], &removed, Millis(0))
+            .await?;
+        Ok(PruneStep {
+            examined: members.len(),
+            removed,
             next,
         })
     }
