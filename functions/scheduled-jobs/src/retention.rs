@@ -607,6 +607,43 @@ mod tests {
         assert_eq!(visitor_partition(&site, &empty), None);
     }
 
+    #[test]
+    fn the_timeline_range_holds_exactly_the_entries_written_before_the_cutoff() {
+        let cutoff = Millis(1_700_000_000_000);
+        let upper = format!(
+            "{}{}",
+            crm_keys::TIMELINE_SK_PREFIX,
+            keys::padded_millis(cutoff)
+        );
+        let sk = |ms: i64| crm_keys::timeline("c1", Millis(ms), "entry-1").sk;
+        let in_range = |sk: &str| sk >= crm_keys::TIMELINE_SK_PREFIX && sk <= upper.as_str();
+        assert!(in_range(&sk(cutoff.0 - 1)));
+        assert!(in_range(&sk(0)));
+        assert!(!in_range(&sk(cutoff.0)));
+        for other in [
+            "META",
+            "BY_CREATED",
+            "I#0000000000001#i",
+            "REF#x",
+            "FOLLOWUP",
+        ] {
+            assert!(!in_range(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_position_saved_before_the_contacts_phase_existed_resumes_in_the_sites_phase() {
+        let saved = serde_json::json!({
+            "position": {"site": "shop", "cursor": null, "sweep_started_at": 5},
+            "last_sweep_finished_at": null
+        });
+        let state: RetentionState = serde_json::from_value(saved).unwrap();
+        let position = state.position.unwrap();
+        assert_eq!(position.phase, Phase::Sites);
+        assert_eq!(position.site, Some(site()));
+        assert_eq!(position.sweep_started_at, Millis(5));
+    }
+
     fn site() -> SiteId {
         SiteId::parse("shop").unwrap()
     }

@@ -327,3 +327,23 @@ async fn checkpoint(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_position_without_a_walk_resumes_in_the_contacts_walk() {
+        let saved = json!({
+            "position": {"segment": "hot", "segment_version": 3, "cursor": "abc",
+                         "sweep_started_at": 7},
+            "last_sweep_finished_at": null
+        });
+        let state: SegmentsState = serde_json::from_value(saved).unwrap();
+        let position = state.position.unwrap();
+        assert_eq!(position.phase, Phase::Contacts);
+        assert_eq!(position.cursor, Some(Cursor("abc".to_owned())));
+    }
+}
