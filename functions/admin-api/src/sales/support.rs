@@ -62,8 +62,12 @@ pub fn audit_entry<T: Serialize>(
 pub async fn pipelines_seeded(state: &AdminState) -> Result<Vec<StoredPipeline>, ApiError> {
     let repo = PipelineRepo::new(state.table.clone());
     let existing = repo.list().await?;
-    if !existing.is_empty() || pipelines::default_seeded(&*state.table).await? {
+    if !existing.is_empty() {
         return Ok(existing);
+    }
+    // Seeded since the list was read: list again, or a racing first request would answer empty.
+    if pipelines::default_seeded(&*state.table).await? {
+        return Ok(repo.list().await?);
     }
     let now = state.clock.now();
     let record = PipelineRecord {
