@@ -7,10 +7,6 @@ pub enum JobError {
     /// The payload is not a job request; sending it again cannot help.
     #[error("invalid job request: {0}")]
     InvalidRequest(String),
-    /// The job exists in the schedule's vocabulary but has no implementation yet (no job is in
-    /// this state today; kept for the next one). Permanent: nothing was done and nothing is faked.
-    #[error("the {0} job is not available yet")]
-    NotYetAvailable(&'static str),
     /// The store failed. Retryable when the store says so (throttling, a transient fault);
     /// everything the run did before is kept and the next run resumes from the saved cursor.
     #[error("the store failed: {0}")]
@@ -21,7 +17,7 @@ impl JobError {
     /// Whether running the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            JobError::InvalidRequest(_) | JobError::NotYetAvailable(_) => false,
+            JobError::InvalidRequest(_) => false,
             JobError::Store(error) => error.is_retryable(),
         }
     }
@@ -36,6 +32,5 @@ mod tests {
         assert!(JobError::Store(TableError::Unavailable("throttled".to_owned())).is_retryable());
         assert!(!JobError::Store(TableError::Invalid("too large".to_owned())).is_retryable());
         assert!(!JobError::InvalidRequest("no job".to_owned()).is_retryable());
-        assert!(!JobError::NotYetAvailable("decay").is_retryable());
     }
 }

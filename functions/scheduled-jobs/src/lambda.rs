@@ -2,7 +2,7 @@
 //!
 //! Failures become a Lambda error whose type says whether trying again can help:
 //! `JobError.Retryable` (the store was unavailable; the next run resumes from the saved cursor)
-//! or `JobError.Permanent` (a malformed payload, a job not available yet, a refused request).
+//! or `JobError.Permanent` (a malformed payload, a refused request).
 
 use std::sync::Arc;
 

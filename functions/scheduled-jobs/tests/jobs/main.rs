@@ -1,7 +1,7 @@
 //! The scheduled jobs on the embedded SQLite store: retention per site (raw events, sessions,
-//! score changes), segment refresh, bounded runs resuming
-//! from the saved cursor, crashes and overlapping runs, the jobs not available yet, and the
-//! Lambda handler invoked in-process with EventBridge Scheduler payloads.
+//! score changes), decay, segment refresh, bounded runs resuming from the saved cursor, crashes
+//! and overlapping runs, and the Lambda handler invoked in-process with EventBridge Scheduler
+//! payloads.
 
 #![allow(clippy::unwrap_used)]
 
