@@ -3,49 +3,23 @@
 //! removed; segment memberships), plus a bounded sweep resuming from the cursor DynamoDB hands
 //! out.
 //!
-//! Needs `CRM_TEST_AWS_ENDPOINT` (set by `source tests/aws/moto.sh`; `bash tests/run.sh` does it)
-//! and fails, never skips, without it:
+//! Needs the emulator (see `moto_table`):
 //!
 //! ```text
 //! source tests/aws/moto.sh
 //! cargo test -p scheduled-jobs --all-features --test aws_retention
 //! ```
-//!
-//! Every test creates its own table, so tests never share state.
 
 #![allow(clippy::unwrap_used)]
 
 // Helpers shared with the SQLite tests; not every one is used here.
 #[allow(dead_code)]
 mod common;
+mod moto_table;
 
-use std::sync::Arc;
-
-use crm_store::dynamodb::{self, DynamoTable, create_table_if_missing};
-use crm_store::table::Table;
+use moto_table::fresh_table;
 
 use common::*;
-
-fn endpoint() -> String {
-    match std::env::var("CRM_TEST_AWS_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "CRM_TEST_AWS_ENDPOINT is not set, so there is no AWS emulator to test against. \
-             Run `bash tests/run.sh`, or `source tests/aws/moto.sh` and then \
-             `cargo test -p scheduled-jobs --all-features --test aws_retention`."
-        ),
-    }
-}
-
-async fn fresh_table() -> Arc<dyn Table> {
-    let client = dynamodb::Client::new(&dynamodb::sdk_config(Some(&endpoint())).await);
-    let name = format!("crm-jobs-{}", uuid::Uuid::now_v7().simple());
-    let created = create_table_if_missing(&client, &name)
-        .await
-        .expect("create the table");
-    assert!(created, "{name} should not have existed");
-    Arc::new(DynamoTable::new(client, name))
-}
 
 #[tokio::test]
 async fn each_site_keeps_raw_events_for_its_own_retention_and_nothing_else_changes() {
