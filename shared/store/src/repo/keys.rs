@@ -65,7 +65,10 @@ pub fn identify_request(site: &SiteId, visitor: &str, message_id: &str) -> Key {
 /// A session after retention anonymized it: out of any visitor's partition, under the day it
 /// started and a random id (`{day, 8 digits}#{id}`), so nothing in its key links it to anyone.
 pub fn anonymized_session(site: &SiteId, day: i64, id: &str) -> Key {
-    Key::new(anonymized_sessions_partition(site), format!("{day:08}#{id}"))
+    Key::new(
+        anonymized_sessions_partition(site),
+        format!("{day:08}#{id}"),
+    )
 }
 
 pub fn anonymized_sessions_partition(site: &SiteId) -> String {
