@@ -1,25 +1,32 @@
 //! The Router: which path goes to which handler, and the state they share.
 //!
-//! Every route is registered through utoipa-axum's `routes!`, which puts it in the Router and in
-//! the OpenAPI document at once. Everything under `/api/admin` is behind `require_token`.
+//! Every route is registered through [`routes!`], from the handlers' `#[utoipa::path]`
+//! annotations, so the Router and the OpenAPI document come from one list. Everything under
+//! `/api/admin` is behind `require_token`.
+//!
+//! The document is not built with the Router: the Lambda builds the Router at cold start, and
+//! building every operation (and its schemas) cost about as much CPU as the rest of the start.
+//! [`router`] registers each handler with only its path and methods; the first
+//! `GET /api/openapi.json` assembles the same list again with the operations
+//! ([`openapi_document`]).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
 use crm_store::clock::Clock;
 use crm_store::repo::crm::{AuditRepo, ContactRepo};
 use crm_store::repo::{BehaviorRepo, SiteRepo};
 use crm_store::table::Table;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::auth::{TokenVerifier, require_token};
 use crate::error::ApiError;
-use crate::openapi::{self, ApiDoc, OpenApiJson};
+use crate::openapi::{self, ApiDoc};
 use crate::{audit, behavior, contacts, sales, sites};
 
 /// Everything the handlers need, built once per process.
@@ -48,9 +55,133 @@ impl AdminState {
     }
 }
 
-/// The routes under `/api/admin`, each with its OpenAPI operation.
-fn admin_routes() -> OpenApiRouter<AdminState> {
-    contacts::register(sales::register(OpenApiRouter::new()))
+/// What registering a route does with its OpenAPI operation: [`Documented`] builds it (and the
+/// schemas it refers to), [`Undocumented`] reads only the path and methods of its
+/// `#[utoipa::path]`. A type, not a value, so the Lambda's binary holds only what it calls.
+pub trait Operations {
+    fn openapi() -> utoipa::openapi::OpenApi;
+
+    fn choose(
+        documented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+        undocumented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+    ) -> UtoipaMethodRouter<AdminState>;
+}
+
+/// For the document.
+pub enum Documented {}
+
+/// For serving.
+pub enum Undocumented {}
+
+impl Operations for Documented {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        ApiDoc::openapi()
+    }
+
+    fn choose(
+        documented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+        _: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+    ) -> UtoipaMethodRouter<AdminState> {
+        documented()
+    }
+}
+
+impl Operations for Undocumented {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        utoipa::openapi::OpenApi::default()
+    }
+
+    fn choose(
+        _: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+        undocumented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
+    ) -> UtoipaMethodRouter<AdminState> {
+        undocumented()
+    }
+}
+
+/// utoipa-axum's [`OpenApiRouter`], registering routes with or without their operations.
+pub struct ApiRouter<O> {
+    inner: OpenApiRouter<AdminState>,
+    operations: PhantomData<O>,
+}
+
+impl<O: Operations> ApiRouter<O> {
+    pub fn new() -> ApiRouter<O> {
+        ApiRouter {
+            inner: OpenApiRouter::with_openapi(O::openapi()),
+            operations: PhantomData,
+        }
+    }
+
+    /// Adds the handlers of one path, as given by [`routes!`].
+    pub fn routes<D, U>(self, (documented, undocumented): (D, U)) -> ApiRouter<O>
+    where
+        D: FnOnce() -> UtoipaMethodRouter<AdminState>,
+        U: FnOnce() -> UtoipaMethodRouter<AdminState>,
+    {
+        self.map(|inner| inner.routes(O::choose(documented, undocumented)))
+    }
+
+    fn map(
+        self,
+        change: impl FnOnce(OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState>,
+    ) -> ApiRouter<O> {
+        ApiRouter {
+            inner: change(self.inner),
+            operations: PhantomData,
+        }
+    }
+}
+
+/// The handlers of one path, for [`ApiRouter::routes`]: utoipa-axum's `routes!` when the
+/// operations are built; otherwise each handler on the path and methods of its
+/// `#[utoipa::path]`, with an empty operation in place of the real one.
+macro_rules! routes {
+    (@next $paths:ident $router:expr; [$($prefix:tt)*] $segment:ident :: $($rest:tt)+) => {
+        $crate::routes::routes!(@next $paths $router; [$($prefix)* $segment ::] $($rest)+)
+    };
+    (@next $paths:ident $router:expr; [$($prefix:tt)*] $handler:ident $(, $($rest:tt)*)?) => {
+        $crate::routes::routes!(
+            @next $paths $crate::routes::routes!(@one $paths $router; [$($prefix)*] $handler);
+            [] $($($rest)*)?
+        )
+    };
+    (@next $paths:ident $router:expr; []) => {
+        $router
+    };
+    (@one $paths:ident $router:expr; [$($prefix:tt)*] $handler:ident) => {{
+        use ::utoipa_axum::PathItemExt as _;
+        type Annotated = ::utoipa_axum::paste!($($prefix)* [<__path_ $handler>]);
+        let path = <Annotated as ::utoipa::Path>::path();
+        let methods = <Annotated as ::utoipa::Path>::methods();
+        let router = methods.iter().fold($router, |router, method| {
+            router.on(method.to_method_filter(), $($prefix)* $handler)
+        });
+        $paths.add_path_operation(
+            &path,
+            methods,
+            ::utoipa::openapi::path::Operation::default(),
+        );
+        router
+    }};
+    ($($handlers:tt)+) => {
+        (
+            || ::utoipa_axum::routes!($($handlers)+),
+            || {
+                let mut paths = ::utoipa::openapi::path::Paths::new();
+                let router = $crate::routes::routes!(
+                    @next paths ::axum::routing::MethodRouter::new(); [] $($handlers)+
+                );
+                (::std::vec::Vec::new(), paths, router)
+            },
+        )
+    };
+}
+pub(crate) use routes;
+
+/// The routes under `/api/admin`.
+fn admin_routes<O: Operations>() -> ApiRouter<O> {
+    contacts::register(sales::register(ApiRouter::new()))
         .routes(routes!(behavior::dashboard))
         .routes(routes!(behavior::list_visitors))
         .routes(routes!(behavior::get_visitor))
@@ -68,21 +199,36 @@ fn admin_routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(audit::list_audit))
 }
 
-/// `/health`, `/api/openapi.json` and everything under `/api/admin` (behind a bearer token).
-pub fn router(state: AdminState) -> Router {
-    let admin = admin_routes()
-        .fallback(unknown_route)
-        .route_layer(from_fn_with_state(state.clone(), require_token));
-    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every route: `/health`, `/api/openapi.json` and, nested under `/api/admin` after `protect`,
+/// the admin routes.
+fn api<O: Operations>(
+    protect: impl FnOnce(OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState>,
+) -> OpenApiRouter<AdminState> {
+    let admin = admin_routes::<O>().map(protect).inner;
+    ApiRouter::<O>::new()
         .routes(routes!(health))
         .routes(routes!(openapi::openapi_json))
-        .nest("/api/admin", admin)
+        .map(|router| router.nest("/api/admin", admin))
+        .inner
+}
+
+/// `/health`, `/api/openapi.json` and everything under `/api/admin` (behind a bearer token).
+pub fn router(state: AdminState) -> Router {
+    let protect = |admin: OpenApiRouter<AdminState>| {
+        admin
+            .fallback(unknown_route)
+            .route_layer(from_fn_with_state(state.clone(), require_token))
+    };
+    let (router, _) = api::<Undocumented>(protect)
         .with_state(state)
         .split_for_parts();
-    let json = document.to_json().unwrap_or_default();
-    router
-        .layer(Extension(OpenApiJson(Arc::new(json))))
-        .layer(map_response(method_not_allowed_as_json))
+    router.layer(map_response(method_not_allowed_as_json))
+}
+
+/// The OpenAPI document of every route, as JSON.
+pub fn openapi_document() -> String {
+    let (_, document) = api::<Documented>(|admin| admin).split_for_parts();
+    document.to_json().unwrap_or_default()
 }
 
 #[utoipa::path(

@@ -24,17 +24,15 @@ use crm_store::repo::crm::{
 };
 use crm_store::table::TableError;
 use serde_json::{Value, json};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::caller::{Caller, new_id};
 use crate::error::ApiError;
 use crate::extract::IfMatch;
-use crate::routes::AdminState;
+use crate::routes::{AdminState, ApiRouter, Operations, routes};
 use crate::views::rfc3339;
 
 /// Adds the contact, lead and lifecycle analytics routes.
-pub fn register(router: OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState> {
+pub fn register<O: Operations>(router: ApiRouter<O>) -> ApiRouter<O> {
     router
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(

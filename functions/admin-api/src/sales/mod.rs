@@ -23,14 +23,11 @@ pub use segment_members::*;
 pub use segment_refresh::*;
 pub use segments::*;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-use crate::routes::AdminState;
+use crate::routes::{ApiRouter, Operations, routes};
 
 /// Adds the part-B routes under `/api/admin` to the admin Router (called by `routes.rs`;
 /// handlers of one path in one `routes!`, as everywhere).
-pub fn register(router: OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState> {
+pub fn register<O: Operations>(router: ApiRouter<O>) -> ApiRouter<O> {
     router
         .routes(routes!(list_pipelines, create_pipeline))
         .routes(routes!(get_pipeline, replace_pipeline, delete_pipeline))

@@ -113,7 +113,7 @@ async fn every_documented_operation_is_routed_and_no_other_method_is() {
     }
 }
 
-/// Routes can only be added through utoipa-axum's `routes!` (which documents them): any plain
+/// Routes can only be added through `routes!` (`routes.rs`, which documents them): any plain
 /// axum registration in the crate's source would be a route the document misses.
 #[test]
 fn no_route_is_registered_outside_the_documented_router() {
