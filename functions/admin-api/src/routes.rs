@@ -10,13 +10,13 @@
 //! `GET /api/openapi.json` assembles the same list again with the operations
 //! ([`openapi_document`]).
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use crm_store::clock::Clock;
 use crm_store::repo::crm::{AuditRepo, ContactRepo};
 use crm_store::repo::{BehaviorRepo, SiteRepo};
@@ -56,16 +56,25 @@ impl AdminState {
 }
 
 /// What registering a route does with its OpenAPI operation: [`Documented`] builds it (and the
-/// schemas it refers to), [`Undocumented`] reads only the path and methods of its
-/// `#[utoipa::path]`. A type, not a value, so the Lambda's binary holds only what it calls.
+/// schemas it refers to) in utoipa-axum's [`OpenApiRouter`]; [`Undocumented`] reads only the path
+/// and methods of its `#[utoipa::path]` and fills a plain axum [`Router`], the very Router the
+/// `OpenApiRouter` holds. A type, not a value, so the Lambda's binary holds only what it calls.
 pub trait Operations {
-    fn openapi() -> utoipa::openapi::OpenApi;
+    type Router;
 
-    fn choose(
+    fn new() -> Self::Router;
+
+    fn routes(
+        router: Self::Router,
         documented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-        undocumented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-    ) -> UtoipaMethodRouter<AdminState>;
+        undocumented: impl FnOnce() -> UndocumentedRoutes,
+    ) -> Self::Router;
+
+    fn nest(router: Self::Router, path: &str, nested: Self::Router) -> Self::Router;
 }
+
+/// The paths of one `routes!` and the handlers for their methods.
+pub type UndocumentedRoutes = (Vec<String>, MethodRouter<AdminState>);
 
 /// For the document.
 pub enum Documented {}
@@ -74,68 +83,99 @@ pub enum Documented {}
 pub enum Undocumented {}
 
 impl Operations for Documented {
-    fn openapi() -> utoipa::openapi::OpenApi {
-        ApiDoc::openapi()
+    type Router = OpenApiRouter<AdminState>;
+
+    fn new() -> OpenApiRouter<AdminState> {
+        OpenApiRouter::with_openapi(ApiDoc::openapi())
     }
 
-    fn choose(
+    fn routes(
+        router: OpenApiRouter<AdminState>,
         documented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-        _: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-    ) -> UtoipaMethodRouter<AdminState> {
-        documented()
+        _: impl FnOnce() -> UndocumentedRoutes,
+    ) -> OpenApiRouter<AdminState> {
+        router.routes(documented())
+    }
+
+    fn nest(
+        router: OpenApiRouter<AdminState>,
+        path: &str,
+        nested: OpenApiRouter<AdminState>,
+    ) -> OpenApiRouter<AdminState> {
+        router.nest(path, nested)
     }
 }
 
+/// What `OpenApiRouter::routes` and `::nest` do to their axum Router, without the document (whose
+/// path items, a few KiB each, took most of the Router's start-up memory).
 impl Operations for Undocumented {
-    fn openapi() -> utoipa::openapi::OpenApi {
-        utoipa::openapi::OpenApi::default()
+    type Router = Router<AdminState>;
+
+    fn new() -> Router<AdminState> {
+        Router::new()
     }
 
-    fn choose(
+    fn routes(
+        router: Router<AdminState>,
         _: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-        undocumented: impl FnOnce() -> UtoipaMethodRouter<AdminState>,
-    ) -> UtoipaMethodRouter<AdminState> {
-        undocumented()
+        undocumented: impl FnOnce() -> UndocumentedRoutes,
+    ) -> Router<AdminState> {
+        let (paths, mut methods) = undocumented();
+        let last = paths.len().saturating_sub(1);
+        paths
+            .iter()
+            .enumerate()
+            .fold(router, |router, (index, path)| {
+                let path = if path.is_empty() { "/" } else { path };
+                // Every path of the group gets every method, as `OpenApiRouter::routes` does; the
+                // last one takes the handlers themselves.
+                let methods = if index == last {
+                    std::mem::take(&mut methods)
+                } else {
+                    methods.clone()
+                };
+                router.route(path, methods)
+            })
+    }
+
+    fn nest(
+        router: Router<AdminState>,
+        path: &str,
+        nested: Router<AdminState>,
+    ) -> Router<AdminState> {
+        router.nest(path, nested)
     }
 }
 
-/// utoipa-axum's [`OpenApiRouter`], registering routes with or without their operations.
-pub struct ApiRouter<O> {
-    inner: OpenApiRouter<AdminState>,
-    operations: PhantomData<O>,
+/// Routes registered with or without their OpenAPI operations.
+pub struct ApiRouter<O: Operations> {
+    inner: O::Router,
 }
 
 impl<O: Operations> ApiRouter<O> {
     pub fn new() -> ApiRouter<O> {
-        ApiRouter {
-            inner: OpenApiRouter::with_openapi(O::openapi()),
-            operations: PhantomData,
-        }
+        ApiRouter { inner: O::new() }
     }
 
     /// Adds the handlers of one path, as given by [`routes!`].
     pub fn routes<D, U>(self, (documented, undocumented): (D, U)) -> ApiRouter<O>
     where
         D: FnOnce() -> UtoipaMethodRouter<AdminState>,
-        U: FnOnce() -> UtoipaMethodRouter<AdminState>,
+        U: FnOnce() -> UndocumentedRoutes,
     {
-        self.map(|inner| inner.routes(O::choose(documented, undocumented)))
+        self.map(|inner| O::routes(inner, documented, undocumented))
     }
 
-    fn map(
-        self,
-        change: impl FnOnce(OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState>,
-    ) -> ApiRouter<O> {
+    fn map(self, change: impl FnOnce(O::Router) -> O::Router) -> ApiRouter<O> {
         ApiRouter {
             inner: change(self.inner),
-            operations: PhantomData,
         }
     }
 }
 
 /// The handlers of one path, for [`ApiRouter::routes`]: utoipa-axum's `routes!` when the
-/// operations are built; otherwise each handler on the path and methods of its
-/// `#[utoipa::path]`, with an empty operation in place of the real one.
+/// operations are built; otherwise the paths and methods of the handlers' `#[utoipa::path]`, each
+/// method routed to its handler.
 macro_rules! routes {
     (@next $paths:ident $router:expr; [$($prefix:tt)*] $segment:ident :: $($rest:tt)+) => {
         $crate::routes::routes!(@next $paths $router; [$($prefix)* $segment ::] $($rest)+)
@@ -153,26 +193,24 @@ macro_rules! routes {
         use ::utoipa_axum::PathItemExt as _;
         type Annotated = ::utoipa_axum::paste!($($prefix)* [<__path_ $handler>]);
         let path = <Annotated as ::utoipa::Path>::path();
-        let methods = <Annotated as ::utoipa::Path>::methods();
-        let router = methods.iter().fold($router, |router, method| {
-            router.on(method.to_method_filter(), $($prefix)* $handler)
-        });
-        $paths.add_path_operation(
-            &path,
-            methods,
-            ::utoipa::openapi::path::Operation::default(),
-        );
-        router
+        if !$paths.contains(&path) {
+            $paths.push(path);
+        }
+        <Annotated as ::utoipa::Path>::methods()
+            .iter()
+            .fold($router, |router, method| {
+                router.on(method.to_method_filter(), $($prefix)* $handler)
+            })
     }};
     ($($handlers:tt)+) => {
         (
             || ::utoipa_axum::routes!($($handlers)+),
             || {
-                let mut paths = ::utoipa::openapi::path::Paths::new();
+                let mut paths = ::std::vec::Vec::new();
                 let router = $crate::routes::routes!(
                     @next paths ::axum::routing::MethodRouter::new(); [] $($handlers)+
                 );
-                (::std::vec::Vec::new(), paths, router)
+                (paths, router)
             },
         )
     };
@@ -201,28 +239,25 @@ fn admin_routes<O: Operations>() -> ApiRouter<O> {
 
 /// Every route: `/health`, `/api/openapi.json` and, nested under `/api/admin` after `protect`,
 /// the admin routes.
-fn api<O: Operations>(
-    protect: impl FnOnce(OpenApiRouter<AdminState>) -> OpenApiRouter<AdminState>,
-) -> OpenApiRouter<AdminState> {
+fn api<O: Operations>(protect: impl FnOnce(O::Router) -> O::Router) -> O::Router {
     let admin = admin_routes::<O>().map(protect).inner;
     ApiRouter::<O>::new()
         .routes(routes!(health))
         .routes(routes!(openapi::openapi_json))
-        .map(|router| router.nest("/api/admin", admin))
+        .map(|router| O::nest(router, "/api/admin", admin))
         .inner
 }
 
 /// `/health`, `/api/openapi.json` and everything under `/api/admin` (behind a bearer token).
 pub fn router(state: AdminState) -> Router {
-    let protect = |admin: OpenApiRouter<AdminState>| {
+    let protect = |admin: Router<AdminState>| {
         admin
             .fallback(unknown_route)
             .route_layer(from_fn_with_state(state.clone(), require_token))
     };
-    let (router, _) = api::<Undocumented>(protect)
+    api::<Undocumented>(protect)
         .with_state(state)
-        .split_for_parts();
-    router.layer(map_response(method_not_allowed_as_json))
+        .layer(map_response(method_not_allowed_as_json))
 }
 
 /// The OpenAPI document of every route, as JSON.
