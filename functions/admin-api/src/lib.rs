@@ -25,4 +25,4 @@ mod views;
 pub mod write;
 
 pub use auth::{Claims, Role, TokenIssuer, TokenVerifier, VerifiedClaims};
-pub use routes::{AdminState, router};
+pub use routes::{AdminDeps, AdminState, router};

@@ -10,6 +10,7 @@
 //! `GET /api/openapi.json` assembles the same list again with the operations
 //! ([`openapi_document`]).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,9 +30,13 @@ use crate::error::ApiError;
 use crate::openapi::{self, ApiDoc};
 use crate::{audit, behavior, contacts, sales, sites};
 
-/// Everything the handlers need, built once per process.
+/// Everything the handlers need, built once per process. The Router clones it into every route
+/// as it is built, so a clone is one shared pointer; the fields are read through it.
 #[derive(Clone)]
-pub struct AdminState {
+pub struct AdminState(Arc<AdminDeps>);
+
+/// What [`AdminState`] shares.
+pub struct AdminDeps {
     pub table: Arc<dyn Table>,
     pub behavior: BehaviorRepo,
     pub sites: SiteRepo,
@@ -43,7 +48,7 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(table: Arc<dyn Table>, tokens: TokenVerifier, clock: Arc<dyn Clock>) -> AdminState {
-        AdminState {
+        AdminState(Arc::new(AdminDeps {
             behavior: BehaviorRepo::new(table.clone()),
             sites: SiteRepo::new(table.clone()),
             audit: AuditRepo::new(table.clone()),
@@ -51,7 +56,15 @@ impl AdminState {
             table,
             tokens,
             clock,
-        }
+        }))
+    }
+}
+
+impl Deref for AdminState {
+    type Target = AdminDeps;
+
+    fn deref(&self) -> &AdminDeps {
+        &self.0
     }
 }
 
