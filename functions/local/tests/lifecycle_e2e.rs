@@ -115,8 +115,19 @@ fn a_visitor_becomes_a_lead_a_prospect_and_a_customer_and_time_decays_and_expire
     );
     server.kill();
 
-    // Sixty days without a visit: the decay job lowers the behavior-derived lead score.
+    // Sixty days without a visit. A read decays the lead score exactly, before any job ran…
     let later = days_from_now(60);
+    let mut server = LocalServer::start_with(data.path(), &["--now", &later]);
+    let read_later = server.admin_get(&format!("/api/admin/crm/contacts/{id}"));
+    let read_lead = read_later["data"]["lead_score"]
+        .as_i64()
+        .expect("lead score");
+    assert!(
+        read_lead < scored_lead,
+        "lead score {scored_lead} read as {read_lead} 60 days later"
+    );
+    server.kill();
+    // …and the decay job materializes that same value for lists sorted by score.
     let decay = run_job(data.path(), "decay", &later);
     assert!(
         counted(&decay, "decay", "contacts_rescored") >= 1,
@@ -125,9 +136,15 @@ fn a_visitor_becomes_a_lead_a_prospect_and_a_customer_and_time_decays_and_expire
     let mut server = LocalServer::start_with(data.path(), &["--now", &later]);
     let decayed = server.admin_get(&format!("/api/admin/crm/contacts/{id}"));
     let decayed_lead = decayed["data"]["lead_score"].as_i64().expect("lead score");
-    assert!(
-        decayed_lead < scored_lead,
-        "lead score {scored_lead} → {decayed_lead} after 60 days"
+    assert_eq!(
+        decayed_lead, read_lead,
+        "the decay job stores what a read computed"
+    );
+    let sorted = server.admin_get("/api/admin/crm/contacts?sort=-lead_score");
+    assert_eq!(
+        sorted["data"][0]["lead_score"],
+        json!(read_lead),
+        "{sorted}"
     );
     assert_eq!(
         decayed["data"]["lifecycle_stage"], "customer",

@@ -5,6 +5,7 @@ use axum::response::Response;
 use crm_domain::contacts::{Contact, ContactPatch, Email, LifecycleStage, apply_patch};
 use crm_domain::records::{Action, Resource};
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
+use crm_store::repo::crm::scores::ContactScores;
 use crm_store::repo::crm::segments::SegmentRepo;
 use crm_store::repo::crm::{Change, ContactSort, delete_all};
 use crm_store::table::Cursor;
@@ -204,10 +205,15 @@ pub async fn get_contact(
 ) -> Result<Response, ApiError> {
     caller.require(Action::Read, Resource::Contact)?;
     let current = load_contact(&state, &id).await?;
-    Ok(envelope::versioned(
-        contact_view(&current.record, current.version),
-        current.version,
-    ))
+    let mut view = contact_view(&current.record, current.version);
+    // The stored score is the last materialized one; a read is exact as of now (decayed).
+    if let Some(lead) = ContactScores::new(state.table.clone())
+        .lead_score_at(&id, state.clock.now())
+        .await?
+    {
+        view["lead_score"] = json!(lead.whole());
+    }
+    Ok(envelope::versioned(view, current.version))
 }
 
 #[utoipa::path(put, path = "/crm/contacts/{id}", tag = "contacts",

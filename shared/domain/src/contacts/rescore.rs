@@ -27,9 +27,9 @@ use crate::engine::health::{
     RELATIONSHIP_WINDOW_DAYS, SUPPORT_WINDOW_DAYS, USAGE_WINDOW_DAYS, critical_since,
 };
 use crate::engine::{
-    HealthConfig, HealthInputs, HealthScore, LeadActivity, LeadConfig, LeadScore, LifecycleConfig,
-    LifecycleFacts, ScoreCause, ScoreChange, ScoreKind, Transition, health_score, lead_score,
-    score_change, settle,
+    HealthConfig, HealthInputs, HealthScore, LeadActivity, LeadConfig, LeadInputs, LeadScore,
+    LifecycleConfig, LifecycleFacts, ScoreCause, ScoreChange, ScoreKind, Transition, health_score,
+    lead_score, score_change, settle,
 };
 use crate::scoring::VisitorProfile;
 use crate::time::{MILLIS_PER_DAY, Millis};
@@ -73,6 +73,23 @@ pub struct ScoreState {
     pub critical_since: Option<Millis>,
     /// When these scores were computed.
     pub at: Millis,
+    /// The lead score's inputs at `at`, so that a read at any later time computes the score
+    /// exactly ([`ScoreState::lead_at`]) instead of trusting the last materialized value.
+    /// Absent in states stored before it existed.
+    #[serde(default)]
+    pub lead_inputs: Option<LeadInputs>,
+}
+
+impl ScoreState {
+    /// The lead score as of `now`: the engine over the stored inputs, so the behavior factors
+    /// have decayed exactly since the last rescore. A `now` before `at` reads the value as of
+    /// `at` (never more); without stored inputs, the materialized score.
+    pub fn lead_at(&self, config: &LeadConfig, now: Millis) -> LeadScore {
+        match &self.lead_inputs {
+            Some(inputs) => lead_score(inputs, config, now.max(self.at)),
+            None => self.lead.clone(),
+        }
+    }
 }
 
 /// What a rescore reads.
@@ -197,6 +214,7 @@ pub fn rescore(
             health,
             critical_since: if keeps_health(stage) { critical } else { None },
             at: now,
+            lead_inputs: Some(inputs),
         },
         changes,
         transitions,

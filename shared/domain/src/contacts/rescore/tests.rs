@@ -169,3 +169,38 @@ fn health_inputs_count_complaints_negative_sentiment_and_recent_interactions_onl
         (1, 1, 3, 1, 3)
     );
 }
+
+#[test]
+fn a_stored_state_read_later_is_exactly_what_a_rescore_then_would_give() {
+    let lead = contact(LifecycleStage::Lead);
+    let interactions = [interaction(1, None, None), interaction(3, None, None)];
+    let stored = run_with(&lead, &interactions, &[], None).state;
+    let config = ScoringConfig::default();
+    for days in [0, 1, 7, 30, 90] {
+        let later = Millis(NOW.0 + days * DAY);
+        let rescored = rescore(
+            ScoreSources {
+                contact: &lead,
+                profiles: &[],
+                interactions: &interactions,
+                deals: &[],
+                previous: None,
+            },
+            &config,
+            ScoreCause::Decay,
+            later,
+        );
+        assert_eq!(
+            stored.lead_at(&config.lead, later),
+            rescored.state.lead,
+            "{days} days"
+        );
+    }
+    let month_later = stored.lead_at(&config.lead, Millis(NOW.0 + 30 * DAY));
+    assert!(month_later.score < stored.lead.score, "{month_later:?}");
+    assert_eq!(
+        stored.lead_at(&config.lead, Millis(NOW.0 - DAY)),
+        stored.lead,
+        "a read before the last rescore never reads more"
+    );
+}

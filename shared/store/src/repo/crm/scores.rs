@@ -188,6 +188,19 @@ impl ContactScores {
         Err(RescoreError::Contended(contact_id.to_owned()))
     }
 
+    /// The contact's lead score as of `now`, exact: the engine over the inputs of its last
+    /// rescore (see [`ScoreState::lead_at`]); `None` before its first rescore.
+    pub async fn lead_score_at(
+        &self,
+        contact_id: &str,
+        now: Millis,
+    ) -> Result<Option<LeadScore>, TableError> {
+        Ok(self
+            .state(contact_id)
+            .await?
+            .map(|state| state.lead_at(&self.config.lead, now)))
+    }
+
     /// The contact's materialized scores, if any were stored.
     pub async fn state(&self, contact_id: &str) -> Result<Option<ScoreState>, TableError> {
         match self.table.get(&scores_key(contact_id)).await? {
@@ -220,7 +233,10 @@ impl ContactScores {
             let critical_moved = previous.map(|state| state.critical_since)
                 != Some(decided.state.critical_since)
                 && (previous.is_some() || decided.state.critical_since.is_some());
-            if critical_moved {
+            // New activity that moved no whole score still moves the clocks reads decay from.
+            let inputs_moved =
+                previous.map(|state| &state.lead_inputs) != Some(&decided.state.lead_inputs);
+            if critical_moved || inputs_moved {
                 self.table
                     .put(scores_item(&before.id, &decided.state)?, None)
                     .await?;
