@@ -5,6 +5,7 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crm_domain::contacts::{Interaction, InteractionInput};
+use crm_domain::engine::ScoreCause;
 use crm_domain::records::{Action, Resource};
 use crm_domain::site::SiteId;
 use crm_store::repo::codec::decode;
@@ -17,6 +18,7 @@ use crm_store::table::Cursor;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::lifecycle::rescore_after_write;
 use super::load_contact;
 use crate::caller::{Caller, new_id};
 use crate::envelope;
@@ -86,6 +88,8 @@ pub async fn create_interaction(
         .about_person(&id),
     )?;
     commit(&*state.table, change).await?;
+    // Interactions feed engagement (lead) and support and relationship (health).
+    rescore_after_write(&state, &id, ScoreCause::Interaction).await;
     let mut response = envelope::ok(interaction_view(&interaction));
     *response.status_mut() = axum::http::StatusCode::CREATED;
     Ok(response)
