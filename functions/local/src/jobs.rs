@@ -16,6 +16,9 @@ use crate::cli::{JobArgs, JobName, parse_instant};
 use crate::transitions;
 
 const JOB_INTERVAL: Duration = Duration::from_secs(3600);
+/// The first run waits this long after start: a server that restarts often still runs its jobs,
+/// and a start (or a test driving `crm-local job` beside the server) is not raced by them.
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 /// Items removed per pass, so one pass never holds the store for long.
 const TTL_BATCH: usize = 1000;
 /// Invocations of one job per run, each bounded by the job's own budget.
@@ -57,7 +60,8 @@ pub async fn run_periodically(
         table: backend.table.clone(),
         clock: clock.clone(),
     };
-    let mut interval = tokio::time::interval(JOB_INTERVAL);
+    let mut interval =
+        tokio::time::interval_at(tokio::time::Instant::now() + FIRST_RUN_AFTER, JOB_INTERVAL);
     loop {
         tokio::select! {
             _ = interval.tick() => {}
