@@ -18,8 +18,10 @@
 #    port with wrangler.toml (plus a local KV namespace of sites) and the SQS endpoint pointed at
 #    the emulator, and runs the `edge_e2e` test against it;
 # 4. with EDGE_BENCH=1, also measures a 20-event beacon in each delivery mode against a worker
-#    answering 204 and a JavaScript worker doing the same I/O (functions/edge-ingest/bench/) and
-#    prints the figures; EDGE_BENCH_REQUESTS sets the beacons per worker (default 3000).
+#    answering 204 and a JavaScript worker doing the same I/O (functions/edge-ingest/bench/), each
+#    run in workerd by bench/serve.mjs (Miniflare, from the same wrangler.toml, without `wrangler
+#    dev`'s proxy), and prints the figures; EDGE_BENCH_REQUESTS sets the beacons per worker
+#    (default 3000).
 # Everything it writes stays in functions/edge-ingest/build (wrangler's config, cache and state
 # included: XDG_CONFIG_HOME/XDG_CACHE_HOME point there, and WRANGLER_SEND_METRICS=false).
 
@@ -222,6 +224,34 @@ _edge_run_mode() {
     stop_edge_workers
 }
 
+# Starts one worker of the benchmark in workerd through bench/serve.mjs (Miniflare configured from
+# the given wrangler.toml: the runtime `wrangler dev` uses, without the dev server's proxy worker
+# and middleware, which production does not have and which would inflate what is measured). Sets
+# EDGE_DEV_PID and EDGE_DEV_URL like _edge_start_dev. Arguments: name, work dir, config[, env file].
+_edge_start_bench_worker() {
+    local name=$1 dir=$2 config=$3 env_file=${4:-}
+    local serve port waited
+    serve="$(dirname "${BASH_SOURCE[0]}")/../functions/edge-ingest/bench/serve.mjs"
+    mkdir -p "$dir"
+    port=$(_edge_free_port) || { _edge_fail "cannot find a free port"; return 1; }
+    EDGE_DEV_LOG="$dir/serve.log"
+    EDGE_NODE_MODULES="$EDGE_NODE_MODULES" setsid node "$serve" --config "$config" \
+        ${env_file:+--env-file "$env_file"} --port "$port" >"$EDGE_DEV_LOG" 2>&1 </dev/null &
+    EDGE_DEV_PID=$!
+    EDGE_DEV_URL="http://127.0.0.1:$port"
+    EDGE_DEV_PIDS+=("$EDGE_DEV_PID")
+    for ((waited = 0; waited < 120; waited++)); do
+        kill -0 "$EDGE_DEV_PID" 2>/dev/null || break
+        if grep -q '^ready ' "$EDGE_DEV_LOG"; then
+            printf 'tests/edge.sh: %s listening on %s\n' "$name" "$EDGE_DEV_URL" >&2
+            return 0
+        fi
+        sleep 0.5
+    done
+    tail -n 40 "$EDGE_DEV_LOG" >&2
+    _edge_fail "the benchmark worker $name did not start; its log is $EDGE_DEV_LOG"
+}
+
 # The cost of a 20-event beacon, for each delivery mode: the real worker against a worker answering
 # 204 and a JavaScript worker doing the same I/O (bench/same-io-worker.js), same requests, same run
 # (bench/load.mjs). All three send to SQS through bench/sqs-sink.mjs, which answers at once: the
@@ -251,13 +281,13 @@ _edge_bench() {
         printf 'DELIVERY=%s\nSQS_ENDPOINT=%s\nSQS_QUEUE_URL=%s\n' "$delivery" "$sink" \
             "$sink/123456789012/crm-edge-bench-same-io" >"$dir/same-io/worker.env"
         _edge_config "$root" "$dir/worker" &&
-            _edge_start_dev "edge worker ($delivery, benchmark)" "$dir/worker" \
-                --config "$dir/worker/wrangler.toml" --env-file "$dir/worker/worker.env" &&
+            _edge_start_bench_worker "edge worker ($delivery, benchmark)" "$dir/worker" \
+                "$dir/worker/wrangler.toml" "$dir/worker/worker.env" &&
             worker="worker=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
-            _edge_start_dev "204 baseline" "$dir/plain-204" --config "$bench/trivial.wrangler.toml" &&
+            _edge_start_bench_worker "204 baseline" "$dir/plain-204" "$bench/trivial.wrangler.toml" &&
             baseline="plain-204=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
-            _edge_start_dev "same-I/O baseline ($delivery)" "$dir/same-io" \
-                --config "$bench/same-io.wrangler.toml" --env-file "$dir/same-io/worker.env" &&
+            _edge_start_bench_worker "same-I/O baseline ($delivery)" "$dir/same-io" \
+                "$bench/same-io.wrangler.toml" "$dir/same-io/worker.env" &&
             same_io="same-io=$EDGE_DEV_URL@$EDGE_DEV_PID" &&
             node "$bench/load.mjs" --requests "$requests" "$worker" "$baseline" "$same_io" \
                 >"$dir/result.json" &&

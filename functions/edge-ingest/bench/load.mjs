@@ -14,11 +14,11 @@
 // in blocks of 100 so all see the same machine load, one request at a time over a kept-alive
 // connection. Workers freeze their clock during a request, so only an outside clock can time it.
 //
-// With a process group id (tests/edge.sh starts each `wrangler dev` with setsid and passes its
-// pid), it also reads from /proc the CPU time (user + system) that the group's workerd processes
-// spent from the first measured request until they are idle again (queue consumers included:
-// it waits until no workerd of any target uses more than 5 ms of CPU per second, at most 60 s),
-// divided by the requests. CPU time moves less than latency when other programs load the machine.
+// With a process group id (tests/edge.sh starts each worker's bench/serve.mjs with setsid and
+// passes its pid), it also reads from /proc the CPU time (user + system) that the group's workerd
+// processes spent from the first measured request until they are idle again (queue consumers
+// included: it waits until no workerd of any target uses more than 5 ms of CPU per second, at
+// most 60 s), divided by the requests. CPU time moves less than latency when other programs load the machine.
 //
 // Prints one JSON object: per target, latency statistics and workerd CPU per request; per
 // baseline, the worker's extra time per request over it (p50, mean, CPU) and the ratios.
@@ -110,7 +110,7 @@ function stats(samples) {
 }
 
 const clockTicks = 100; // USER_HZ on Linux
-// CPU seconds of the processes of a process group, workerd and the rest (wrangler's node) apart.
+// CPU seconds of the processes of a process group, workerd and the rest (serve.mjs's node) apart.
 function groupCpu(pgid) {
   const totals = { workerd: 0, other: 0 };
   if (!pgid) return totals;
@@ -182,7 +182,7 @@ const measured = targets.map((target, index) => {
   const result = { name: target.name, ...stats(target.samples) };
   if (target.pgid) {
     result.workerd_cpu_ms_per_request = (1000 * (cpuAfter[index].workerd - cpuBefore[index].workerd)) / requests;
-    result.wrangler_cpu_ms_per_request = (1000 * (cpuAfter[index].other - cpuBefore[index].other)) / requests;
+    result.runner_cpu_ms_per_request = (1000 * (cpuAfter[index].other - cpuBefore[index].other)) / requests;
   }
   return result;
 });
