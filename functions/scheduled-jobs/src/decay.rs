@@ -30,19 +30,14 @@ use crm_store::repo::crm::scores::{ContactScores, RescoreError, Trigger};
 use crm_store::table::{Cursor, Index, Page, Query, SortKeyCondition, Table, TableError};
 use serde::{Deserialize, Serialize};
 
+use crate::sweep::{SweepState, checkpoint};
 use crate::{Budget, JobDeps, JobError, JobKind, JobReport};
 
 /// Contacts read from the index per query (and per saved checkpoint).
 const CONTACTS_PAGE: usize = 100;
 
 /// The job-state item's content (`JOB#decay` / `STATE`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct DecayState {
-    /// Where the current sweep continues; `None`: the next run starts a new sweep.
-    position: Option<Position>,
-    /// When the last complete sweep finished (for operators).
-    last_sweep_finished_at: Option<Millis>,
-}
+type DecayState = SweepState<Position>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Position {
@@ -129,34 +124,6 @@ pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, Job
         "decay run done"
     );
     Ok(report)
-}
-
-/// Saves `state`; returns false (and marks the report superseded) when another run saved first.
-async fn checkpoint(
-    states: &JobStateRepo,
-    state: &mut DecayState,
-    version: &mut i64,
-    report: &mut JobReport,
-) -> Result<bool, JobError> {
-    if state.position.is_none() {
-        state.last_sweep_finished_at = Some(report.now);
-    }
-    match states.save(JobKind::Decay.name(), state, *version).await? {
-        Some(saved) => {
-            *version = saved;
-            report.cursor_saved = state.position.is_some();
-            Ok(true)
-        }
-        None => {
-            tracing::warn!(
-                job = JobKind::Decay.name(),
-                "another run advanced the decay sweep; this one stops here"
-            );
-            report.superseded = true;
-            report.cursor_saved = false;
-            Ok(false)
-        }
-    }
 }
 
 /// Up to `limit` contacts (their creation-order copies), oldest first.

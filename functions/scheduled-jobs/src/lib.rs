@@ -23,6 +23,7 @@ pub mod lambda;
 mod request;
 pub mod retention;
 pub mod segments;
+mod sweep;
 
 use std::sync::Arc;
 

@@ -65,6 +65,7 @@ use crm_store::table::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::sweep::{SweepState, checkpoint};
 use crate::{Budget, JobDeps, JobError, JobKind, JobReport};
 
 /// Visitors (or contacts) read from an index per query, and per saved checkpoint.
@@ -73,13 +74,7 @@ const INDEX_PAGE: usize = 100;
 const PARTITION_PAGE: usize = 100;
 
 /// The job-state item's content (`JOB#retention` / `STATE`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct RetentionState {
-    /// Where the current sweep continues; `None`: the next run starts a new sweep.
-    position: Option<Position>,
-    /// When the last complete sweep finished (for operators).
-    last_sweep_finished_at: Option<Millis>,
-}
+type RetentionState = SweepState<Position>;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,7 +158,7 @@ pub(crate) async fn run(deps: &JobDeps, budget: Budget) -> Result<JobReport, Job
     }
     if matches!(flow, Flow::Done) {
         run.state.position = None;
-        if checkpoint(&mut run).await? {
+        if run.checkpoint().await? {
             run.report.sweep_finished = true;
         }
     }
@@ -253,7 +248,7 @@ async fn sweep_sites(run: &mut Run<'_>) -> Result<Flow, JobError> {
                 }
                 (true, None) => run.position(Phase::Contacts, None, None),
             });
-            if !checkpoint(run).await? {
+            if !run.checkpoint().await? {
                 return Ok(Flow::Stop);
             }
             if site_done {
@@ -321,47 +316,30 @@ async fn sweep_contacts(run: &mut Run<'_>) -> Result<Flow, JobError> {
             return Ok(Flow::Done);
         };
         run.state.position = Some(run.position(Phase::Contacts, None, Some(next)));
-        if !checkpoint(run).await? {
+        if !run.checkpoint().await? {
             return Ok(Flow::Stop);
         }
     }
 }
 
 impl Run<'_> {
+    /// Saves the run's state (see [`checkpoint`]).
+    async fn checkpoint(&mut self) -> Result<bool, JobError> {
+        checkpoint(
+            &self.states,
+            &mut self.state,
+            &mut self.version,
+            &mut self.report,
+        )
+        .await
+    }
+
     fn position(&self, phase: Phase, site: Option<SiteId>, cursor: Option<Cursor>) -> Position {
         Position {
             phase,
             site,
             cursor,
             sweep_started_at: self.sweep_started_at,
-        }
-    }
-}
-
-/// Saves the run's state; returns false (and marks the report superseded) when another run
-/// saved first.
-async fn checkpoint(run: &mut Run<'_>) -> Result<bool, JobError> {
-    if run.state.position.is_none() {
-        run.state.last_sweep_finished_at = Some(run.report.now);
-    }
-    match run
-        .states
-        .save(JobKind::Retention.name(), &run.state, run.version)
-        .await?
-    {
-        Some(saved) => {
-            run.version = saved;
-            run.report.cursor_saved = run.state.position.is_some();
-            Ok(true)
-        }
-        None => {
-            tracing::warn!(
-                job = JobKind::Retention.name(),
-                "another run advanced the retention sweep; this one stops here"
-            );
-            run.report.superseded = true;
-            run.report.cursor_saved = false;
-            Ok(false)
         }
     }
 }

@@ -37,6 +37,7 @@ use crm_store::table::{Cursor, TableError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::sweep::{SweepState, checkpoint};
 use crate::{Budget, JobDeps, JobError, JobKind, JobReport};
 
 /// Segments read per query of the segments index.
@@ -45,13 +46,7 @@ const SEGMENTS_PAGE: usize = 100;
 pub const SYSTEM_ACTOR: &str = "system";
 
 /// The job-state item's content (`JOB#segments` / `STATE`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct SegmentsState {
-    /// Where the current sweep continues; `None`: the next run starts a new sweep.
-    position: Option<Position>,
-    /// When the last complete sweep finished (for operators).
-    last_sweep_finished_at: Option<Millis>,
-}
+type SegmentsState = SweepState<Position>;
 
 /// The two walks of one segment's refresh.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,37 +290,6 @@ async fn record_changes(
             crm_store::repo::crm::CommitError::Table(error) => error,
             other => TableError::Invalid(other.to_string()),
         })
-}
-
-/// Saves `state`; returns false (and marks the report superseded) when another run saved first.
-async fn checkpoint(
-    states: &JobStateRepo,
-    state: &mut SegmentsState,
-    version: &mut i64,
-    report: &mut JobReport,
-) -> Result<bool, JobError> {
-    if state.position.is_none() {
-        state.last_sweep_finished_at = Some(report.now);
-    }
-    match states
-        .save(JobKind::Segments.name(), state, *version)
-        .await?
-    {
-        Some(saved) => {
-            *version = saved;
-            report.cursor_saved = state.position.is_some();
-            Ok(true)
-        }
-        None => {
-            tracing::warn!(
-                job = JobKind::Segments.name(),
-                "another run advanced the segments sweep; this one stops here"
-            );
-            report.superseded = true;
-            report.cursor_saved = false;
-            Ok(false)
-        }
-    }
 }
 
 #[cfg(test)]
