@@ -1,7 +1,8 @@
 //! The API scenarios against DynamoDB, on a local AWS API emulator (moto): contact CRUD with
 //! ETags, email uniqueness in one transaction, GDPR erase proved by scanning the whole table;
 //! and the sales side: the default pipeline, deals through their stages, the forecast, segment
-//! refresh and list pages (`api/sales_scenarios.rs`, which the SQLite tests run too).
+//! refresh and list pages (`api/sales_scenarios.rs` and `api/segment_scenarios.rs`, which the
+//! SQLite tests run too).
 //!
 //! Needs `CRM_TEST_AWS_ENDPOINT` (set by `source tests/aws/moto.sh`; `bash tests/run.sh` does it)
 //! and fails, never skips, without it:
@@ -19,6 +20,8 @@
 mod sales_scenarios;
 #[path = "api/scenarios.rs"]
 mod scenarios;
+#[path = "api/segment_scenarios.rs"]
+mod segment_scenarios;
 #[path = "api/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -86,7 +89,7 @@ async fn a_sales_rep_forecasts_their_own_deals_on_dynamodb() {
 
 #[tokio::test]
 async fn a_dynamic_segment_refreshes_its_members_on_dynamodb() {
-    sales_scenarios::a_dynamic_segment_refreshes_its_members(
+    segment_scenarios::a_dynamic_segment_refreshes_its_members(
         &TestApp::on_dynamodb(&endpoint()).await,
     )
     .await;

@@ -12,6 +12,7 @@ mod sales_forecast;
 mod sales_pipelines_deals;
 mod sales_scenarios;
 mod scenarios;
+mod segment_scenarios;
 mod segments;
 mod sites_audit;
 mod support;

@@ -7,7 +7,7 @@ use crm_store::repo::crm::keys;
 use crm_store::table::{Item, Value as Attr};
 use serde_json::{Value, json};
 
-use crate::sales_scenarios::{
+use crate::segment_scenarios::{
     self, create_segment as create, lead_score_rules, member_pages, refresh,
 };
 use crate::support::{Reply, TestApp, token_for};
@@ -502,7 +502,7 @@ async fn create_contact(app: &TestApp, body: Value) -> String {
 
 #[tokio::test]
 async fn refreshing_a_dynamic_segment_stores_the_matching_contacts() {
-    sales_scenarios::a_dynamic_segment_refreshes_its_members(&TestApp::new().await).await;
+    segment_scenarios::a_dynamic_segment_refreshes_its_members(&TestApp::new().await).await;
 }
 
 #[tokio::test]
