@@ -18,7 +18,8 @@
 // passes its pid), it also reads from /proc the CPU time (user + system) that the group's workerd
 // processes spent from the first measured request until they are idle again (queue consumers
 // included: it waits until no workerd of any target uses more than 5 ms of CPU per second, at
-// most 60 s), divided by the requests. CPU time moves less than latency when other programs load the machine.
+// most 60 s), divided by the requests. CPU time moves less than latency when other programs load
+// the machine.
 //
 // Prints one JSON object: per target, latency statistics and workerd CPU per request; per
 // baseline, the worker's extra time per request over it (p50, mean, CPU) and the ratios.
