@@ -26,18 +26,8 @@ mod segment_scenarios;
 #[allow(dead_code)]
 mod support;
 
+use crm_store::test_support::aws_endpoint as endpoint;
 use support::TestApp;
-
-fn endpoint() -> String {
-    match std::env::var("CRM_TEST_AWS_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "CRM_TEST_AWS_ENDPOINT is not set, so there is no AWS emulator to test against. \
-             Run `bash tests/run.sh`, or `source tests/aws/moto.sh` and then \
-             `cargo test -p admin-api --all-features --test aws_api`."
-        ),
-    }
-}
 
 #[tokio::test]
 async fn a_contact_is_created_read_patched_replaced_and_deleted_on_dynamodb() {

@@ -377,15 +377,10 @@ async fn on_the_embedded_store_identify_links_once_and_records_a_conflict() {
 #[cfg(feature = "aws-tests")]
 #[tokio::test]
 async fn on_dynamodb_identify_links_once_and_records_a_conflict() {
-    use crm_store::dynamodb::{Client, DynamoTable, create_table_if_missing, sdk_config};
+    use crm_store::test_support::{dynamodb_client, fresh_dynamo_table};
 
-    let endpoint = std::env::var("CRM_TEST_AWS_ENDPOINT").expect(
-        "CRM_TEST_AWS_ENDPOINT is not set: run `bash tests/run.sh`, or `source tests/aws/moto.sh` first",
-    );
-    let client = Client::new(&sdk_config(Some(&endpoint)).await);
-    let name = format!("scorer-identity-{}", std::process::id());
-    create_table_if_missing(&client, &name).await.unwrap();
-    links_once_and_records_a_conflict(Arc::new(DynamoTable::new(client, name))).await;
+    let table = fresh_dynamo_table(&dynamodb_client().await, "scorer-identity").await;
+    links_once_and_records_a_conflict(Arc::new(table)).await;
 }
 
 #[tokio::test]

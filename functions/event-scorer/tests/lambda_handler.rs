@@ -80,14 +80,8 @@ async fn on_the_embedded_store_a_poison_message_fails_alone_and_redelivery_chang
 #[cfg(feature = "aws-tests")]
 #[tokio::test]
 async fn on_dynamodb_a_poison_message_fails_alone_and_redelivery_changes_nothing() {
-    use crm_store::dynamodb::{Client, DynamoTable, create_table_if_missing, sdk_config};
+    use crm_store::test_support::{dynamodb_client, fresh_dynamo_table};
 
-    let endpoint = std::env::var("CRM_TEST_AWS_ENDPOINT").expect(
-        "CRM_TEST_AWS_ENDPOINT is not set: run `bash tests/run.sh`, or `source tests/aws/moto.sh` first",
-    );
-    let client = Client::new(&sdk_config(Some(&endpoint)).await);
-    let name = format!("scorer-handler-{}", std::process::id());
-    create_table_if_missing(&client, &name).await.unwrap();
-    poison_fails_alone_and_redelivery_changes_nothing(Arc::new(DynamoTable::new(client, name)))
-        .await;
+    let table = fresh_dynamo_table(&dynamodb_client().await, "scorer-handler").await;
+    poison_fails_alone_and_redelivery_changes_nothing(Arc::new(table)).await;
 }

@@ -9,9 +9,7 @@ use support::{LocalServer, beacon};
 
 #[test]
 fn against_an_empty_emulator_crm_local_creates_its_table_and_queue_and_scores_beacons() {
-    let endpoint = std::env::var("CRM_TEST_AWS_ENDPOINT").expect(
-        "CRM_TEST_AWS_ENDPOINT is not set: run `bash tests/run.sh`, or `source tests/aws/moto.sh` first",
-    );
+    let endpoint = crm_store::test_support::aws_endpoint();
     let suffix = std::process::id();
     let table = format!("crm-local-e2e-{suffix}");
     let queue_url = format!("{endpoint}/123456789012/crm-local-events-{suffix}");

@@ -25,3 +25,5 @@ pub mod sqs;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(feature = "test-support")]
+pub mod test_support;

@@ -13,55 +13,22 @@
 //! Every case gets its own table or queue pair (unique names), so cases never share state.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crm_store::conformance::queue::QueuePair;
 use crm_store::conformance::{queue as queue_suite, table as table_suite};
-use crm_store::dynamodb::{self, DynamoTable, create_table_if_missing};
+use crm_store::dynamodb::{DynamoTable, create_table_if_missing};
 use crm_store::queue::{OutgoingMessage, Queue, QueueError};
 use crm_store::sqs::{self, SqsQueue, create_queue_with_dead_letter_if_missing};
 use crm_store::table::{
     Condition, Cursor, Item, Key, Query, SortKeyCondition, Table, TableError, TransactItem, Update,
     Value, WriteRequest,
 };
+use crm_store::test_support::{
+    aws_endpoint, dynamodb_client, fresh_dynamo_table, sqs_client, unique_name,
+};
 
 /// Receives after which the test queues move a message to their dead-letter queue.
 const MAX_RECEIVES: u32 = 3;
-
-fn endpoint() -> String {
-    match std::env::var("CRM_TEST_AWS_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "CRM_TEST_AWS_ENDPOINT is not set, so there is no AWS emulator to test against. \
-             Run `bash tests/run.sh`, or `source tests/aws/moto.sh` and then \
-             `cargo test -p crm-store --features dynamodb,sqs,conformance --test aws_conformance`."
-        ),
-    }
-}
-
-/// A name no other case or run uses (tables and queues alike accept it).
-fn unique_name(kind: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("crm-{kind}-{n}-{}", uuid::Uuid::now_v7().simple())
-}
-
-async fn dynamodb_client() -> dynamodb::Client {
-    dynamodb::Client::new(&dynamodb::sdk_config(Some(&endpoint())).await)
-}
-
-async fn sqs_client() -> sqs::Client {
-    sqs::Client::new(&sqs::sdk_config(Some(&endpoint())).await)
-}
-
-async fn fresh_table(client: &dynamodb::Client) -> DynamoTable {
-    let name = unique_name("table");
-    let created = create_table_if_missing(client, &name)
-        .await
-        .expect("create the table");
-    assert!(created, "{name} should not have existed");
-    DynamoTable::new(client.clone(), name)
-}
 
 async fn fresh_queues(client: &sqs::Client) -> QueuePair {
     let name = unique_name("events");
@@ -89,7 +56,7 @@ async fn the_dynamodb_table_passes_the_table_conformance_suite() {
     let client = dynamodb_client().await;
     table_suite::run_all(|| {
         let client = client.clone();
-        async move { Arc::new(fresh_table(&client).await) as Arc<dyn Table> }
+        async move { Arc::new(fresh_dynamo_table(&client, "table").await) as Arc<dyn Table> }
     })
     .await;
 }
@@ -165,7 +132,7 @@ async fn limits_moto_does_not_enforce_are_refused_before_any_request() {
 async fn an_update_without_actions_in_a_transaction_is_invalid() {
     // TransactWriteItems requires an UpdateExpression; the SQLite adapter accepts this (and
     // creates the item), DynamoDB cannot express it.
-    let table = fresh_table(&dynamodb_client().await).await;
+    let table = fresh_dynamo_table(&dynamodb_client().await, "table").await;
     let key = Key::new("P", "touched");
     let result = table
         .transact_write(vec![TransactItem::Update {
@@ -190,7 +157,7 @@ async fn a_missing_table_is_unavailable_not_invalid() {
 
 #[tokio::test]
 async fn a_cursor_is_refused_by_a_query_it_does_not_belong_to() {
-    let table = fresh_table(&dynamodb_client().await).await;
+    let table = fresh_dynamo_table(&dynamodb_client().await, "table").await;
     let pk = "P";
     let writes = ["a#1", "a#2", "a#3", "b#1", "b#2"]
         .iter()
@@ -240,7 +207,7 @@ async fn a_cursor_is_refused_by_a_query_it_does_not_belong_to() {
 #[tokio::test]
 async fn creating_the_table_again_keeps_it_and_its_ttl() {
     let client = dynamodb_client().await;
-    let table = fresh_table(&client).await;
+    let table = fresh_dynamo_table(&client, "table").await;
     let item = Item::new(Key::new("P", "kept")).with("ttl", Value::N(4_102_444_800));
     table.put(item.clone(), None).await.expect("put");
     assert!(
@@ -342,7 +309,7 @@ async fn creating_the_queues_again_returns_the_same_urls() {
 #[tokio::test]
 async fn sending_to_a_missing_queue_is_an_error_not_a_list_of_failures() {
     let client = sqs_client().await;
-    let url = format!("{}/123456789012/{}", endpoint(), unique_name("missing"));
+    let url = format!("{}/123456789012/{}", aws_endpoint(), unique_name("missing"));
     let queue = SqsQueue::new(client, url);
     let result = queue
         .send_batch(vec![OutgoingMessage {

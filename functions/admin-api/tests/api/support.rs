@@ -70,16 +70,12 @@ impl TestApp {
     #[cfg(feature = "aws-tests")]
     #[allow(dead_code)]
     pub async fn on_dynamodb(endpoint: &str) -> TestApp {
-        use crm_store::dynamodb::{self, DynamoTable, create_table_if_missing};
+        use crm_store::dynamodb;
         let client = dynamodb::Client::new(&dynamodb::sdk_config(Some(endpoint)).await);
-        let name = format!("crm-api-{}", uuid::Uuid::now_v7().simple());
-        let created = create_table_if_missing(&client, &name)
-            .await
-            .expect("create the table");
-        assert!(created, "{name} should not have existed");
-        let table = Arc::new(DynamoTable::new(client.clone(), name.clone()));
+        let table = crm_store::test_support::fresh_dynamo_table(&client, "api").await;
+        let name = table.table_name().to_owned();
         TestApp::on(
-            table,
+            Arc::new(table),
             Store::Dynamo {
                 client,
                 table: name,

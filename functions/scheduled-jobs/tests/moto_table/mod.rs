@@ -4,26 +4,9 @@
 
 use std::sync::Arc;
 
-use crm_store::dynamodb::{self, DynamoTable, create_table_if_missing};
 use crm_store::table::Table;
-
-fn endpoint() -> String {
-    match std::env::var("CRM_TEST_AWS_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "CRM_TEST_AWS_ENDPOINT is not set, so there is no AWS emulator to test against. \
-             Run `bash tests/run.sh`, or `source tests/aws/moto.sh` and then \
-             `cargo test -p scheduled-jobs --all-features --test <aws_decay|aws_retention>`."
-        ),
-    }
-}
+use crm_store::test_support::{dynamodb_client, fresh_dynamo_table};
 
 pub async fn fresh_table() -> Arc<dyn Table> {
-    let client = dynamodb::Client::new(&dynamodb::sdk_config(Some(&endpoint())).await);
-    let name = format!("crm-jobs-{}", uuid::Uuid::now_v7().simple());
-    let created = create_table_if_missing(&client, &name)
-        .await
-        .expect("create the table");
-    assert!(created, "{name} should not have existed");
-    Arc::new(DynamoTable::new(client, name))
+    Arc::new(fresh_dynamo_table(&dynamodb_client().await, "jobs").await)
 }
