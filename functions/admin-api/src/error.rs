@@ -10,6 +10,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use crm_store::repo::crm::CommitError;
+use crm_store::repo::crm::visitor_claims::ClaimError;
 use crm_store::table::TableError;
 use serde_json::json;
 
@@ -123,6 +124,22 @@ impl From<CommitError> for ApiError {
                 ApiError::conflict("the record was changed by another request; read it and retry")
             }
             CommitError::Table(error) => error.into(),
+        }
+    }
+}
+
+/// A visitor in `linked_visitors` that another contact holds: 409 on that field.
+impl From<ClaimError> for ApiError {
+    fn from(error: ClaimError) -> ApiError {
+        match error {
+            ClaimError::Taken { .. } => {
+                let problem = format!("{error}; remove it there first");
+                ApiError::Conflict {
+                    message: format!("linked_visitors: {problem}"),
+                    details: json!({ "linked_visitors": [problem] }),
+                }
+            }
+            ClaimError::Table(error) => error.into(),
         }
     }
 }

@@ -40,6 +40,11 @@ async fn emails_are_unique_on_dynamodb() {
 }
 
 #[tokio::test]
+async fn a_visitor_linked_by_hand_belongs_to_one_contact_on_dynamodb() {
+    scenarios::hand_links_claim_their_visitors(&TestApp::on_dynamodb(&endpoint()).await).await;
+}
+
+#[tokio::test]
 async fn erase_leaves_no_trace_in_the_dynamodb_table() {
     scenarios::erase_leaves_no_trace(&TestApp::on_dynamodb(&endpoint()).await).await;
 }

@@ -7,6 +7,7 @@ use crm_domain::records::{Action, Resource};
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
 use crm_store::repo::crm::scores::ContactScores;
 use crm_store::repo::crm::segments::SegmentRepo;
+use crm_store::repo::crm::visitor_claims::VisitorClaims;
 use crm_store::repo::crm::{Change, ContactSort, delete_all};
 use crm_store::table::Cursor;
 use serde::Deserialize;
@@ -169,7 +170,10 @@ pub async fn create(
     let mut contact = Contact::new(new_id(), email, Some(caller.subject.clone()), now);
     apply_patch(&mut contact, patch).map_err(invalid)?;
     let mut change = Change::new();
-    let write = state.contacts.add_create(&mut change, &contact)?;
+    let mut write = state.contacts.add_create(&mut change, &contact)?;
+    write.visitor_claims = VisitorClaims::new(state.table.clone())
+        .add_changes(&mut change, None, &contact)
+        .await?;
     SegmentRepo::new(state.table.clone())
         .add_membership_updates(&mut change, None, &contact, now)
         .await?;
@@ -317,7 +321,7 @@ pub async fn delete_contact(
     ))?;
     let write = crm_store::repo::crm::ContactWrite {
         record,
-        email_claim: None,
+        ..Default::default()
     };
     finish(&state, change, write, if_match).await?;
     // Interactions and timeline go with the contact; links to audit entries stay, so the

@@ -19,6 +19,7 @@ pub use privacy::*;
 use crm_domain::contacts::{Contact, LifecycleStage, Transition};
 use crm_domain::time::Millis;
 use crm_store::repo::crm::outbox::{TransitionMessage, add_transition};
+use crm_store::repo::crm::visitor_claims::VisitorClaims;
 use crm_store::repo::crm::{
     AuditEntry, Change, CommitError, ContactWrite, TimelineEntry, Versioned, commit,
 };
@@ -171,7 +172,10 @@ pub async fn save_update(
     mut change: Change,
     if_match: IfMatch,
 ) -> Result<i64, ApiError> {
-    let write = state.contacts.add_update(&mut change, current, updated)?;
+    let mut write = state.contacts.add_update(&mut change, current, updated)?;
+    write.visitor_claims = VisitorClaims::new(state.table.clone())
+        .add_changes(&mut change, Some(&current.record), updated)
+        .await?;
     // Dynamic segments the write makes the contact join or leave, in the same transaction.
     crm_store::repo::crm::segments::SegmentRepo::new(state.table.clone())
         .add_membership_updates(
@@ -209,7 +213,8 @@ fn change_has_transition(action: &str) -> bool {
     matches!(action, "lifecycle_change" | "qualify" | "convert")
 }
 
-/// Commits a contact write: a failed email claim is 409 on `email`, a failed version 412/409.
+/// Commits a contact write: a failed email or visitor claim is 409 on its field, a failed version
+/// 412/409.
 pub async fn finish(
     state: &AdminState,
     change: Change,
@@ -226,6 +231,18 @@ pub async fn finish(
             Err(ApiError::Conflict {
                 message: "email: another contact has this email".to_owned(),
                 details: json!({ "email": ["another contact has this email"] }),
+            })
+        }
+        Err(error)
+            if write
+                .visitor_claims
+                .iter()
+                .any(|&index| error.failed_at(index)) =>
+        {
+            let problem = "a visitor was linked or unlinked by another request meanwhile; retry";
+            Err(ApiError::Conflict {
+                message: format!("linked_visitors: {problem}"),
+                details: json!({ "linked_visitors": [problem] }),
             })
         }
         Err(error) if error.failed_at(write.record) && if_match.given() => Err(

@@ -29,6 +29,11 @@ async fn emails_are_unique_case_insensitively_on_create_and_update() {
 }
 
 #[tokio::test]
+async fn a_visitor_linked_by_hand_belongs_to_one_contact() {
+    scenarios::hand_links_claim_their_visitors(&TestApp::new().await).await;
+}
+
+#[tokio::test]
 async fn invalid_contacts_are_refused_field_by_field() {
     let app = TestApp::new().await;
     let reply = app

@@ -121,3 +121,45 @@ async fn an_identified_visitor_shows_its_sessions_on_the_contact_timeline_and_er
     let other_lower = other_id.to_lowercase();
     assert_no_trace(&app, &["other.person", other_lower.as_str()]).await;
 }
+
+#[tokio::test]
+async fn a_visitor_linked_by_hand_is_rescored_on_the_event_path_and_not_taken_by_another_email() {
+    let app = TestApp::new().await;
+    let rex = create(
+        &app,
+        json!({"email": "rex@example.com", "company": "Rex Ltd",
+               "linked_visitors": [{"site": "demo", "visitor": "visitor-rex"}]}),
+    )
+    .await;
+    let rex_id = rex["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/admin/crm/contacts/{rex_id}");
+    let (_, before) = app.get(&uri).await;
+
+    app.score(vec![page_views(
+        "visitor-rex",
+        &["/", "/pricing", "/demo", "/pricing"],
+    )])
+    .await;
+    let (_, after) = app.get(&uri).await;
+    let lead = |body: &Value| body["data"]["lead_score"].as_i64().unwrap();
+    assert!(lead(&after) > lead(&before), "{before} -> {after}");
+
+    // The same browser identifies as someone else: a conflict, not a second contact's visitor.
+    app.score(vec![identify(
+        "msg-identify-rex",
+        "visitor-rex",
+        json!({"email": "someone.else@example.com"}),
+    )])
+    .await;
+    assert_eq!(
+        of_type(&timeline(&app, &rex_id).await, "identity_conflict").len(),
+        1
+    );
+    let someone = ContactRepo::new(app.table.clone())
+        .id_by_email("someone.else@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, someone) = app.get(&format!("/api/admin/crm/contacts/{someone}")).await;
+    assert_eq!(someone["data"]["linked_visitors"], json!([]));
+}

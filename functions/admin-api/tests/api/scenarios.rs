@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, page_views, token_for};
 use admin_api::Role;
+use crm_domain::site::SiteId;
+use crm_store::repo::crm::identity::IdentityRepo;
 
 pub async fn create(app: &TestApp, body: Value) -> Value {
     let reply = app.admin("POST", "/api/admin/crm/contacts", &body).await;
@@ -220,4 +222,69 @@ pub async fn erase_leaves_no_trace(app: &TestApp) {
     );
     // The address can be used again.
     create(app, json!({"email": "ann.secret@example.com"})).await;
+}
+
+/// The contacts the event path finds for a visitor (through its claim).
+async fn claimed_by(app: &TestApp, visitor: &str) -> Vec<String> {
+    let site = SiteId::parse("demo").unwrap();
+    IdentityRepo::new(app.table.clone())
+        .contacts_of_visitors(&[(&site, visitor)])
+        .await
+        .unwrap()
+}
+
+/// Links made by hand claim their visitors: another contact cannot take one (409 on
+/// `linked_visitors`), unlinking frees it, and a deleted contact's claim does not hold it.
+pub async fn hand_links_claim_their_visitors(app: &TestApp) {
+    let link = json!([{"site": "demo", "visitor": "visitor-hal"}]);
+    let hal = create(
+        app,
+        json!({"email": "hal@example.com", "linked_visitors": link}),
+    )
+    .await;
+    let hal_id = hal["id"].as_str().unwrap().to_owned();
+    let hal_uri = format!("/api/admin/crm/contacts/{hal_id}");
+    assert_eq!(claimed_by(app, "visitor-hal").await, vec![hal_id.clone()]);
+
+    let taken = app
+        .admin(
+            "POST",
+            "/api/admin/crm/contacts",
+            &json!({"email": "ivy@example.com", "linked_visitors": link}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+    assert_eq!(taken.body["error"]["code"], "CONFLICT");
+    assert!(taken.body["error"]["details"]["linked_visitors"].is_array());
+    // Nothing of the refused create was written: the email is still free.
+    let ivy = create(app, json!({"email": "ivy@example.com"})).await;
+    let ivy_id = ivy["id"].as_str().unwrap().to_owned();
+    let ivy_uri = format!("/api/admin/crm/contacts/{ivy_id}");
+    let refused = app
+        .admin("PATCH", &ivy_uri, &json!({"linked_visitors": link}))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+
+    let unlinked = app
+        .admin("PATCH", &hal_uri, &json!({"linked_visitors": []}))
+        .await;
+    assert_eq!(unlinked.status, StatusCode::OK, "{}", unlinked.text);
+    assert!(claimed_by(app, "visitor-hal").await.is_empty());
+    let moved = app
+        .admin("PATCH", &ivy_uri, &json!({"linked_visitors": link}))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert_eq!(claimed_by(app, "visitor-hal").await, [ivy_id]);
+
+    let (deleted, body) = app.request("DELETE", &ivy_uri, Some(&app.token)).await;
+    assert_eq!(deleted, StatusCode::OK, "{body}");
+    let relinked = app
+        .admin("PATCH", &hal_uri, &json!({"linked_visitors": link}))
+        .await;
+    assert_eq!(relinked.status, StatusCode::OK, "{}", relinked.text);
+    let renamed = app
+        .admin("PATCH", &hal_uri, &json!({"company": "Hal Inc"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    assert_eq!(claimed_by(app, "visitor-hal").await, [hal_id]);
 }

@@ -41,11 +41,13 @@ pub enum ContactSort {
 }
 
 /// Indexes of a contact write's items in its [`Change`], to tell which condition failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactWrite {
     pub record: usize,
     /// The new email claim, when the email is new or changed.
     pub email_claim: Option<usize>,
+    /// Visitor claims written or deleted on condition (see [`super::visitor_claims`]).
+    pub visitor_claims: Vec<usize>,
 }
 
 #[derive(Clone)]
@@ -88,6 +90,7 @@ impl ContactRepo {
         Ok(ContactWrite {
             record,
             email_claim: Some(claim),
+            visitor_claims: Vec::new(),
         })
     }
 
@@ -131,6 +134,7 @@ impl ContactRepo {
         Ok(ContactWrite {
             record,
             email_claim,
+            visitor_claims: Vec::new(),
         })
     }
 

@@ -9,6 +9,7 @@
 //!   erase follows.
 //! - [`scan`]: one page of a filtered, ordered list that reads a bounded number of items.
 //! - [`identity`]: linking the visitor behind a consented `identify` to a contact.
+//! - [`visitor_claims`]: the claims behind visitor links an admin makes or removes by hand.
 //! - [`keys`]: the CRM's key layout (documented in docs/data-model.md).
 
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod scan;
 pub mod scores;
 pub mod segments;
 pub mod timeline;
+pub mod visitor_claims;
 
 pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use change::{Change, CommitError, Expect, commit};
