@@ -35,12 +35,15 @@ pub fn fit_inputs(contact: &Contact) -> FitInputs {
     }
 }
 
-/// A linked visitor's stored profile as lead-score input. The profile keeps no time of its
-/// last intent signal, so a visitor with any intent points counts its last visit as that time
-/// (the latest it can have been); a visitor without intent signals adds none.
+/// A linked visitor's stored profile as lead-score input, with the time of its last intent
+/// signal. A profile stored before that time was kept has intent points but no time: its last
+/// visit stands in (the latest it can have been).
 pub fn visitor_activity(profile: &VisitorProfile) -> VisitorActivity {
     let has_intent = intent_points(&profile.totals) > 0.0;
-    VisitorActivity::from_profile(profile, has_intent.then_some(profile.last_seen))
+    let last_intent_at = profile
+        .last_intent_at
+        .or(has_intent.then_some(profile.last_seen));
+    VisitorActivity::from_profile(profile, last_intent_at)
 }
 
 /// A logged interaction as lead-score input: inbound when the person reached out. A note is
@@ -112,6 +115,7 @@ mod tests {
             country: None,
             applied_messages: Vec::new(),
             engagement_trend: Default::default(),
+            last_intent_at: None,
         }
     }
 
@@ -162,9 +166,16 @@ mod tests {
             Millis(NOW.0 - 3 * MILLIS_PER_DAY),
         );
         assert_eq!(visitor_activity(&browsing).last_intent_at, None);
+        // Stored before the profile kept its own time: the last visit stands in.
         assert_eq!(
             visitor_activity(&pricing).last_intent_at,
             Some(pricing.last_seen)
+        );
+        let mut dated = pricing.clone();
+        dated.last_intent_at = Some(Millis(NOW.0 - 10 * MILLIS_PER_DAY));
+        assert_eq!(
+            visitor_activity(&dated).last_intent_at,
+            dated.last_intent_at
         );
         let inputs = lead_inputs(&contact(), &[browsing, pricing.clone()], &[]);
         assert_eq!(inputs.activity.last_intent_at, Some(pricing.last_seen));

@@ -28,8 +28,9 @@ pub struct VisitorActivity {
 }
 
 impl VisitorActivity {
-    /// A visitor's stored profile as lead-score input. The profile does not keep the time of
-    /// its last intent signal, so the caller passes it (or `last_seen` when it has none stored).
+    /// A visitor's stored profile as lead-score input, with the time of its last intent signal
+    /// as the caller dates it (`contacts::score::visitor_activity`: the profile's own, or its
+    /// last visit for a profile stored before that time was kept).
     pub fn from_profile(
         profile: &VisitorProfile,
         last_intent_at: Option<Millis>,

@@ -4,7 +4,7 @@
 //! plain struct and added to the session and the profile once; strings are allocated only for a
 //! new page in a session's trail, a new page in the site delta or a new observation key.
 
-use super::formulas::{churn_risk, session_scores, visitor_scores};
+use super::formulas::{churn_risk, intent_signals, session_scores, visitor_scores};
 use super::observations::{Observations, error_element};
 use super::pages::intent_page_kind;
 use super::{
@@ -171,6 +171,7 @@ fn new_profile(first: Option<&BeaconEnvelope>) -> VisitorProfile {
         country: None,
         applied_messages: Vec::new(),
         engagement_trend: Default::default(),
+        last_intent_at: None,
     }
 }
 
@@ -227,6 +228,12 @@ impl FoldState {
                 &mut self.delta,
             );
             self.see(profile, event.ts);
+        }
+        // Dated per beacon (its last event), not per event: seconds apart, against a decay of
+        // days, and one check per beacon instead of one per event on this hot path.
+        if intent_signals(&counts) > 0 {
+            let last_event = envelope.events.iter().map(|event| event.ts).max();
+            profile.last_intent_at = profile.last_intent_at.max(last_event);
         }
         counts.events = envelope.events.len() as u64;
         self.delta.events += counts.events;

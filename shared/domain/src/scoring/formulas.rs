@@ -113,6 +113,21 @@ pub fn intent_points(totals: &BehaviorTotals) -> f64 {
         + INTENT_POINTS_PER_QUOTE_OR_DEMO_REQUEST * totals.quote_or_demo_requests as f64
 }
 
+/// How many intent signals the totals count. Every signal has positive points, so there are
+/// intent points exactly when this is not 0 (counted in integers, on the fold's hot path).
+pub fn intent_signals(totals: &BehaviorTotals) -> u64 {
+    [
+        totals.intent_page_views,
+        totals.cta_clicks,
+        totals.form_starts,
+        totals.form_submits,
+        totals.hover_intents,
+        totals.quote_or_demo_requests,
+    ]
+    .into_iter()
+    .fold(0, u64::saturating_add)
+}
+
 /// The same for a session and a visitor: intent accumulates, it is not averaged away.
 pub fn intent(totals: &BehaviorTotals) -> f64 {
     to_score(saturate(intent_points(totals), INTENT_POINTS_K))

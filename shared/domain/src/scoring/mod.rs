@@ -39,23 +39,42 @@ pub struct Scores {
 }
 
 /// Counters of behavior signals, shared by sessions and visitor profiles.
+///
+/// Stored in every profile and session item, where DynamoDB bills each started KiB: a signal
+/// counter at 0 (most of them, for most visitors) is left out of the JSON and reads back as 0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BehaviorTotals {
     pub events: u64,
     pub page_views: u64,
     pub engaged_ms: u64,
     pub max_scroll: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub intent_page_views: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub cta_clicks: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub form_starts: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub form_submits: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub hover_intents: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub quote_or_demo_requests: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub rage_clicks: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub dead_clicks: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub form_abandons: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub errors: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub back_and_forth: u64,
+}
+
+fn is_zero(counter: &u64) -> bool {
+    *counter == 0
 }
 
 impl BehaviorTotals {
@@ -99,6 +118,10 @@ pub struct VisitorProfile {
     /// Running sums behind the "falling engagement" part of churn risk.
     #[serde(default)]
     pub engagement_trend: EngagementTrend,
+    /// When the last event that added intent points happened: the lead score's intent factor
+    /// decays from it. `None` without intent signals, and in profiles stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_intent_at: Option<Millis>,
 }
 
 impl VisitorProfile {

@@ -187,6 +187,33 @@ fn only_the_last_remembered_messages_are_kept() {
 }
 
 #[test]
+fn the_profile_dates_its_last_intent_signal_and_later_browsing_does_not_move_it() {
+    let visit = pricing_visit("m1", "s1", T0);
+    let first = fold_visitor(None, vec![], &[&visit], Millis(T0));
+    // Dated by the beacon holding the intent signals (pricing, CTA, checkout): its last event.
+    assert_eq!(first.profile.last_intent_at, Some(Millis(T0 + 90_000)));
+
+    let browsing = envelope(
+        "m2",
+        "s2",
+        T0 + 2 * MILLIS_PER_DAY,
+        events(json!([
+            page_view("e1", T0 + 2 * MILLIS_PER_DAY - 10_000, "/blog"),
+            {"id": "e2", "t": "scroll", "ts": T0 + 2 * MILLIS_PER_DAY - 5_000, "props": {"depth": 50}}
+        ])),
+    );
+    let later = fold_visitor(Some(first.profile), vec![], &[&browsing], Millis(T0));
+    assert_eq!(later.profile.last_intent_at, Some(Millis(T0 + 90_000)));
+    assert!(later.profile.last_seen > Millis(T0 + MILLIS_PER_DAY));
+    assert_eq!(
+        fold_visitor(None, vec![], &[&browsing], Millis(T0))
+            .profile
+            .last_intent_at,
+        None
+    );
+}
+
+#[test]
 fn a_session_continued_in_a_later_batch_is_not_new() {
     let first = fold_visitor(None, vec![], &[&pricing_visit("m1", "s1", T0)], Millis(T0));
     let later = pricing_visit("m2", "s1", T0 + 200_000);
@@ -334,6 +361,7 @@ fn profile_with(
         country: None,
         applied_messages: Vec::new(),
         engagement_trend: EngagementTrend::default(),
+        last_intent_at: None,
     }
 }
 
@@ -374,5 +402,33 @@ fn the_worked_churn_example_of_the_docs_scores_as_documented() {
     assert_eq!(
         formulas::churn_risk(&profile, Millis(today * MILLIS_PER_DAY)),
         57.0
+    );
+}
+
+#[test]
+fn signal_counters_at_zero_are_left_out_of_the_stored_json_and_read_back_as_zero() {
+    let totals = BehaviorTotals {
+        events: 3,
+        page_views: 2,
+        cta_clicks: 1,
+        ..BehaviorTotals::default()
+    };
+    let json = serde_json::to_value(&totals).unwrap();
+    assert_eq!(
+        json,
+        json!({"events": 3, "page_views": 2, "engaged_ms": 0, "max_scroll": 0, "cta_clicks": 1})
+    );
+    assert_eq!(
+        serde_json::from_value::<BehaviorTotals>(json).unwrap(),
+        totals
+    );
+    // Items stored with every counter written read the same.
+    let full = json!({"events": 3, "page_views": 2, "engaged_ms": 0, "max_scroll": 0,
+        "intent_page_views": 0, "cta_clicks": 1, "form_starts": 0, "form_submits": 0,
+        "hover_intents": 0, "quote_or_demo_requests": 0, "rage_clicks": 0, "dead_clicks": 0,
+        "form_abandons": 0, "errors": 0, "back_and_forth": 0});
+    assert_eq!(
+        serde_json::from_value::<BehaviorTotals>(full).unwrap(),
+        totals
     );
 }
