@@ -7,9 +7,9 @@
 use super::formulas::{churn_risk, intent_signals, session_scores, visitor_scores};
 use super::observations::{Observations, error_element};
 use super::pages::intent_page_kind;
+use super::remembered;
 use super::{
-    BehaviorTotals, FrictionKind, IntentKind, REMEMBERED_MESSAGES, SessionState, SiteDelta,
-    VisitorFold, VisitorProfile,
+    BehaviorTotals, FrictionKind, IntentKind, SessionState, SiteDelta, VisitorFold, VisitorProfile,
 };
 use crate::event::{Event, EventKind};
 use crate::message::BeaconEnvelope;
@@ -31,7 +31,7 @@ pub(crate) fn fold(
     envelopes: &[&BeaconEnvelope],
 ) -> VisitorFold {
     let (fresh, duplicates) = select_fresh(profile.as_ref(), envelopes);
-    let Some(first) = fresh.first() else {
+    let Some(&(first, _)) = fresh.first() else {
         let profile = profile.unwrap_or_else(|| new_profile(envelopes.first().copied()));
         return VisitorFold {
             profile,
@@ -55,7 +55,7 @@ pub(crate) fn fold(
         },
         last_visit_day: None,
     };
-    for envelope in &fresh {
+    for (envelope, _) in &fresh {
         state.apply_envelope(&mut profile, envelope);
     }
 
@@ -84,8 +84,14 @@ pub(crate) fn fold(
         }
     }
 
-    let applied: Vec<String> = fresh.iter().map(|envelope| envelope.id.clone()).collect();
-    remember_applied(&mut profile.applied_messages, &applied);
+    let applied: Vec<String> = fresh
+        .iter()
+        .map(|(envelope, _)| envelope.id.clone())
+        .collect();
+    remembered::remember(
+        &mut profile.applied_messages,
+        fresh.into_iter().map(|(_, digest)| digest),
+    );
     VisitorFold {
         profile,
         sessions: touched_sessions,
@@ -98,40 +104,35 @@ pub(crate) fn fold(
 }
 
 /// Envelopes not applied before, each once, in (received_at, id) order: the order the ingest
-/// hosts received them, whatever order the queue delivered them in.
+/// hosts received them, whatever order the queue delivered them in. With each, the digest the
+/// profile will remember it by (computed once per envelope: it is a hash on the hot path).
 fn select_fresh<'a>(
     profile: Option<&VisitorProfile>,
     envelopes: &[&'a BeaconEnvelope],
-) -> (Vec<&'a BeaconEnvelope>, Vec<String>) {
+) -> (Vec<(&'a BeaconEnvelope, String)>, Vec<String>) {
+    let remembered = profile.map_or(&[][..], |profile| profile.applied_messages.as_slice());
     let mut duplicates = Vec::new();
-    let mut fresh: Vec<&BeaconEnvelope> = Vec::with_capacity(envelopes.len());
+    let mut fresh = Vec::with_capacity(envelopes.len());
     for &envelope in envelopes {
-        let applied_before =
-            profile.is_some_and(|profile| profile.applied_messages.contains(&envelope.id));
-        if applied_before {
+        let digest = remembered::message_digest(&envelope.id);
+        if remembered::remembers(remembered, &envelope.id, &digest) {
             duplicates.push(envelope.id.clone());
         } else {
-            fresh.push(envelope);
+            fresh.push((envelope, digest));
         }
     }
-    fresh.sort_unstable_by(|left, right| left.id.cmp(&right.id));
-    fresh.dedup_by(|later, earlier| {
+    fresh.sort_unstable_by(|(left, _), (right, _)| left.id.cmp(&right.id));
+    fresh.dedup_by(|(later, _), (earlier, _)| {
         let same = later.id == earlier.id;
         if same {
             duplicates.push(later.id.clone());
         }
         same
     });
-    fresh.sort_unstable_by(|left, right| {
+    fresh.sort_unstable_by(|(left, _), (right, _)| {
         (left.received_at, &left.id).cmp(&(right.received_at, &right.id))
     });
     (fresh, duplicates)
-}
-
-fn remember_applied(remembered: &mut Vec<String>, applied: &[String]) {
-    remembered.extend(applied.iter().cloned());
-    let excess = remembered.len().saturating_sub(REMEMBERED_MESSAGES);
-    remembered.drain(..excess);
 }
 
 /// When an envelope happened: its first event, or its receive time if it has none.

@@ -13,6 +13,7 @@ mod fold;
 pub mod formulas;
 pub mod observations;
 pub mod pages;
+pub mod remembered;
 pub mod trend;
 
 use serde::{Deserialize, Serialize};
@@ -113,7 +114,8 @@ pub struct VisitorProfile {
     pub scores: Scores,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
-    /// Ids of the last [`REMEMBERED_MESSAGES`] applied messages, oldest first.
+    /// The last [`REMEMBERED_MESSAGES`] applied messages, oldest first, as digests of their ids
+    /// ([`remembered`]; whole ids in profiles stored before).
     pub applied_messages: Vec<String>,
     /// Running sums behind the "falling engagement" part of churn risk.
     #[serde(default)]

@@ -181,8 +181,8 @@ fn only_the_last_remembered_messages_are_kept() {
     let fold = fold_visitor(None, vec![], &references, Millis(T0));
     assert_eq!(fold.profile.applied_messages.len(), REMEMBERED_MESSAGES);
     assert_eq!(
-        fold.profile.applied_messages.first().map(String::as_str),
-        Some("m006")
+        fold.profile.applied_messages.first(),
+        Some(&remembered::message_digest("m006"))
     );
 }
 
