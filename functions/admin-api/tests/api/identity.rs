@@ -8,6 +8,7 @@ use crm_store::repo::crm::ContactRepo;
 use serde_json::{Value, json};
 
 use crate::scenarios::create;
+use crate::segment_scenarios::{create_segment, member_pages};
 use crate::support::{NOW, TestApp, envelope, page_views};
 
 fn identify(id: &str, visitor: &str, traits: Value) -> BeaconEnvelope {
@@ -162,4 +163,50 @@ async fn a_visitor_linked_by_hand_is_rescored_on_the_event_path_and_not_taken_by
         .unwrap();
     let (_, someone) = app.get(&format!("/api/admin/crm/contacts/{someone}")).await;
     assert_eq!(someone["data"]["linked_visitors"], json!([]));
+}
+
+#[tokio::test]
+async fn contacts_scored_on_the_event_path_or_created_by_identify_join_dynamic_segments_at_once() {
+    let app = TestApp::new().await;
+    let segment = |rules: Value| {
+        let app = &app;
+        async move {
+            let body = json!({"name": "s", "kind": "dynamic", "rules": rules});
+            create_segment(app, body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let scored = segment(json!({"all": [{"field": "lead_score", "op": "gte", "value": 1}]})).await;
+    let from_website =
+        segment(json!({"all": [{"field": "source", "op": "eq", "value": "website"}]})).await;
+    let members = |id: String| {
+        let app = &app;
+        async move { member_pages(app, &id, 50).await.concat() }
+    };
+
+    let rex = create(
+        &app,
+        json!({"email": "rex@example.com",
+               "linked_visitors": [{"site": "demo", "visitor": "visitor-rex"}]}),
+    )
+    .await;
+    assert!(members(scored.clone()).await.is_empty());
+    app.score(vec![page_views("visitor-rex", &["/", "/pricing", "/demo"])])
+        .await;
+    assert_eq!(members(scored).await, [rex["id"].as_str().unwrap()]);
+
+    app.score(vec![identify(
+        "msg-identify-ivy",
+        "visitor-ivy",
+        json!({"email": "ivy@example.com"}),
+    )])
+    .await;
+    let ivy = ContactRepo::new(app.table.clone())
+        .id_by_email("ivy@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(members(from_website).await, [ivy]);
 }

@@ -42,6 +42,7 @@ use super::outbox::{TransitionMessage, add_transition};
 use super::person::{OnErase, PersonRef};
 use super::record::Versioned;
 use super::scores::transition_entry;
+use super::segments::SegmentRepo;
 use super::timeline::TimelineEntry;
 use crate::repo::keys::identify_request;
 use crate::table::{Condition, Item, Key, MAX_BATCH_GET, Table, TableError, TransactItem, Value};
@@ -133,12 +134,14 @@ impl IdentityError {
 pub struct IdentityRepo {
     table: Arc<dyn Table>,
     contacts: ContactRepo,
+    segments: SegmentRepo,
 }
 
 impl IdentityRepo {
     pub fn new(table: Arc<dyn Table>) -> IdentityRepo {
         IdentityRepo {
             contacts: ContactRepo::new(table.clone()),
+            segments: SegmentRepo::new(table.clone()),
             table,
         }
     }
@@ -280,6 +283,9 @@ impl IdentityRepo {
                 };
                 let mut change = Change::new();
                 self.contacts.add_update(&mut change, before, &contact)?;
+                self.segments
+                    .add_membership_updates(&mut change, Some(&before.record), &contact, now)
+                    .await?;
                 change.push(claim_put(identify, &contact.id, claim));
                 change.put(linked_entry(identify, &contact.id)?, Expect::Anything);
                 change.delete(request_key, Expect::Anything);
@@ -298,7 +304,8 @@ impl IdentityRepo {
             }
             IdentityDecision::Create { contact } => {
                 let mut change = Change::new();
-                self.add_create(&mut change, &contact, now, identify)?;
+                self.add_create(&mut change, &contact, now, identify)
+                    .await?;
                 change.push(claim_put(identify, &contact.id, claim));
                 change.put(linked_entry(identify, &contact.id)?, Expect::Anything);
                 change.delete(request_key, Expect::Anything);
@@ -325,7 +332,7 @@ impl IdentityRepo {
                 } else {
                     let mut change = Change::new();
                     if let Identified::New(contact) = &identified {
-                        self.add_create(&mut change, contact, now, identify)?;
+                        self.add_create(&mut change, contact, now, identify).await?;
                     }
                     conflict.add_to(&mut change)?;
                     change.delete(request_key, Expect::Anything);
@@ -342,7 +349,7 @@ impl IdentityRepo {
     /// The writes of a contact created from an identify: the record (with its claim and stage
     /// count), its first lifecycle transition (timeline entry and outbox message) and its audit
     /// entry, as the API creates one.
-    fn add_create(
+    async fn add_create(
         &self,
         change: &mut Change,
         contact: &Contact,
@@ -350,6 +357,9 @@ impl IdentityRepo {
         identify: &Identify<'_>,
     ) -> Result<(), TableError> {
         self.contacts.add_create(change, contact)?;
+        self.segments
+            .add_membership_updates(change, None, contact, now)
+            .await?;
         let transition = Transition {
             id: derived_id(now, &format!("created|{}", identify.message_id)),
             from: None,

@@ -37,6 +37,7 @@ use super::deals::{DealFilter, DealRepo};
 use super::keys;
 use super::outbox::{TransitionMessage, add_transition};
 use super::record::Versioned;
+use super::segments::SegmentRepo;
 use super::timeline::TimelineEntry;
 use crate::repo::BehaviorRepo;
 use crate::repo::codec::{DATA_ATTR, decode, encode};
@@ -250,6 +251,10 @@ impl ContactScores {
         let derive = |what: &str| derived_id(&[&before.id, &version.to_string(), what]);
         let mut change = Change::new();
         let write = self.contacts.add_update(&mut change, current, &after)?;
+        // Dynamic segments the new scores or stage make the contact join or leave, with it.
+        SegmentRepo::new(self.table.clone())
+            .add_membership_updates(&mut change, Some(before), &after, now)
+            .await?;
         change.put(scores_item(&before.id, &decided.state)?, Expect::Anything);
         for record in &decided.changes {
             let entry = score_change_entry(&before.id, record, &derive, &trigger.actor.subject);
