@@ -133,20 +133,23 @@ async fn scoring_a_realistic_traffic_mix_stays_within_its_write_budget() {
     let usage = metered.usage();
     let writes_per_1000 = usage.write_units as f64 * 1000.0 / events;
     let reads_per_1000 = usage.read_units as f64 * 1000.0 / events;
+    let index_writes_per_1000 = usage.index_write_units as f64 * 1000.0 / events;
     println!(
-        "write_cost: {events} events in {} beacons, batches of {BATCH_SIZE}: {} write units ({writes_per_1000:.0} per 1,000 events), {} read units ({reads_per_1000:.0} per 1,000 events), {} write requests",
+        "write_cost: {events} events in {} beacons, batches of {BATCH_SIZE}: {} write units ({writes_per_1000:.0} per 1,000 events), {} read units ({reads_per_1000:.0} per 1,000 events), {} write requests; index writes on top: {} units ({index_writes_per_1000:.0} per 1,000 events)",
         arrivals.len(),
         usage.write_units,
         usage.read_units,
         usage.write_requests,
+        usage.index_write_units,
     );
     for (kind, usage) in metered.usage_by_label() {
         println!(
-            "write_cost: {kind:>10}: {:>5} write units in {:>4} requests ({:.0} per 1,000 events), {:>4} read units",
+            "write_cost: {kind:>10}: {:>5} write units in {:>4} requests ({:.0} per 1,000 events), {:>4} read units, {:>4} index write units",
             usage.write_units,
             usage.write_requests,
             usage.write_units as f64 * 1000.0 / events,
             usage.read_units,
+            usage.index_write_units,
         );
     }
     assert!(

@@ -6,6 +6,11 @@
 //! whose condition fails is billed too. The wrapper reads items to size them; those reads are
 //! not counted. Units are also counted per label (a name the caller gives each key, such as
 //! "profile" or "session"), which is how a write path's cost is broken down.
+//!
+//! Index writes are counted apart (`index_write_units`), as DynamoDB bills them on top: for each
+//! of the table's two indexes (`gsi1`, `gsi2`, projecting every attribute) that the item is in
+//! before or after a successful write, 1 unit per started KiB of the item — twice when the write
+//! moves it to another index key (a delete and a put). Never doubled by a transaction.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,8 @@ use crate::table::{
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CapacityUsage {
     pub write_units: u64,
+    /// Writes to the global secondary indexes, billed on top of `write_units`.
+    pub index_write_units: u64,
     pub read_units: u64,
     pub write_requests: u64,
     pub read_requests: u64,
@@ -41,6 +48,30 @@ struct Usage {
 
 fn write_units(bytes: usize) -> u64 {
     (bytes.div_ceil(1024)).max(1) as u64
+}
+
+/// The index key attributes of the table's global secondary indexes.
+const INDEXES: [(&str, &str); 2] = [("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk")];
+
+/// Index write units of one write that changed the item from `before` to `after` (`None`: absent).
+fn index_write_units(before: Option<&Item>, after: Option<&Item>) -> u64 {
+    let index_key = |item: Option<&Item>, (pk, sk): (&str, &str)| {
+        let item = item?;
+        Some((item.attrs.get(pk)?.clone(), item.attrs.get(sk).cloned()))
+    };
+    let units = |item: Option<&Item>| item.map_or(0, |item| write_units(item.size()));
+    INDEXES
+        .into_iter()
+        .map(
+            |index| match (index_key(before, index), index_key(after, index)) {
+                (None, None) => 0,
+                (Some(_), None) => units(before),
+                (None, Some(_)) => units(after),
+                (Some(old), Some(new)) if old == new => units(before).max(units(after)),
+                (Some(_), Some(_)) => units(before) + units(after),
+            },
+        )
+        .sum()
 }
 
 fn read_units(bytes: usize) -> u64 {
@@ -76,18 +107,25 @@ impl MeteredTable {
             .unwrap_or_default()
     }
 
-    /// Adds `units` for the items under `keys`, as one request.
-    fn charge_writes(&self, keys_and_units: &[(&Key, u64)]) {
+    /// Adds the table and index units of the items under `keys`, as one request.
+    fn charge_writes(&self, charges: &[WriteCharge]) {
         let Ok(mut usage) = self.usage.lock() else {
             return;
         };
         usage.total.write_requests += 1;
         let mut labels_seen = Vec::new();
-        for (key, units) in keys_and_units {
+        for WriteCharge {
+            key,
+            units,
+            index_units,
+        } in charges
+        {
             let label = (self.label)(key);
             usage.total.write_units += units;
+            usage.total.index_write_units += index_units;
             let by_label = usage.by_label.entry(label).or_default();
             by_label.write_units += units;
+            by_label.index_write_units += index_units;
             if !labels_seen.contains(&label) {
                 by_label.write_requests += 1;
                 labels_seen.push(label);
@@ -108,17 +146,38 @@ impl MeteredTable {
         }
     }
 
-    async fn stored_size(&self, key: &Key) -> usize {
-        match self.inner.get(key).await {
-            Ok(Some(item)) => item.size(),
-            _ => 0,
-        }
+    async fn stored(&self, key: &Key) -> Option<Item> {
+        self.inner.get(key).await.ok().flatten()
     }
 
-    /// Units for a write to `key`, whose stored size was `before`, as it is now.
-    async fn write_cost(&self, key: &Key, before: usize) -> u64 {
-        write_units(before.max(self.stored_size(key).await))
+    /// What a write to `key` cost, given the item before it and the size the request sent: the
+    /// larger of before, sent and after for the table; index writes only when it was `written`.
+    async fn charge_for(
+        &self,
+        key: &Key,
+        before: Option<&Item>,
+        sent: usize,
+        written: bool,
+        factor: u64,
+    ) -> WriteCharge {
+        let after = self.stored(key).await;
+        let size = |item: Option<&Item>| item.map_or(0, Item::size);
+        WriteCharge {
+            key: key.clone(),
+            units: factor * write_units(size(before).max(sent).max(size(after.as_ref()))),
+            index_units: if written {
+                index_write_units(before, after.as_ref())
+            } else {
+                0
+            },
+        }
     }
+}
+
+struct WriteCharge {
+    key: Key,
+    units: u64,
+    index_units: u64,
 }
 
 #[async_trait]
@@ -143,10 +202,13 @@ impl Table for MeteredTable {
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> TableResult<()> {
         let key = item.key.clone();
-        let before = self.stored_size(&key).await.max(item.size());
+        let before = self.stored(&key).await;
+        let sent = item.size();
         let result = self.inner.put(item, condition).await;
-        let units = self.write_cost(&key, before).await;
-        self.charge_writes(&[(&key, units)]);
+        let charge = self
+            .charge_for(&key, before.as_ref(), sent, result.is_ok(), 1)
+            .await;
+        self.charge_writes(&[charge]);
         result
     }
 
@@ -156,17 +218,22 @@ impl Table for MeteredTable {
         update: Update,
         condition: Option<Condition>,
     ) -> TableResult<Item> {
-        let before = self.stored_size(key).await;
+        let before = self.stored(key).await;
         let result = self.inner.update(key, update, condition).await;
-        let units = self.write_cost(key, before).await;
-        self.charge_writes(&[(key, units)]);
+        let charge = self
+            .charge_for(key, before.as_ref(), 0, result.is_ok(), 1)
+            .await;
+        self.charge_writes(&[charge]);
         result
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> TableResult<()> {
-        let before = self.stored_size(key).await;
+        let before = self.stored(key).await;
         let result = self.inner.delete(key, condition).await;
-        self.charge_writes(&[(key, write_units(before))]);
+        let charge = self
+            .charge_for(key, before.as_ref(), 0, result.is_ok(), 1)
+            .await;
+        self.charge_writes(&[charge]);
         result
     }
 
@@ -180,17 +247,21 @@ impl Table for MeteredTable {
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> TableResult<()> {
         let mut befores = Vec::with_capacity(requests.len());
         for request in &requests {
-            let (key, own) = match request {
+            let (key, sent) = match request {
                 WriteRequest::Put(item) => (item.key.clone(), item.size()),
                 WriteRequest::Delete(key) => (key.clone(), 0),
             };
-            befores.push((key.clone(), self.stored_size(&key).await.max(own)));
+            let before = self.stored(&key).await;
+            befores.push((key, before, sent));
         }
         let result = self.inner.batch_write(requests).await;
-        let charges: Vec<(&Key, u64)> = befores
-            .iter()
-            .map(|(key, before)| (key, write_units(*before)))
-            .collect();
+        let mut charges = Vec::with_capacity(befores.len());
+        for (key, before, sent) in &befores {
+            charges.push(
+                self.charge_for(key, before.as_ref(), *sent, result.is_ok(), 1)
+                    .await,
+            );
+        }
         self.charge_writes(&charges);
         result
     }
@@ -198,21 +269,87 @@ impl Table for MeteredTable {
     async fn transact_write(&self, items: Vec<TransactItem>) -> TableResult<()> {
         let mut befores = Vec::with_capacity(items.len());
         for item in &items {
-            let (key, own) = match item {
-                TransactItem::Put { item, .. } => (item.key.clone(), item.size()),
-                TransactItem::Update { key, .. }
-                | TransactItem::Delete { key, .. }
-                | TransactItem::ConditionCheck { key, .. } => (key.clone(), 0),
+            // A condition check is billed like a write, but writes no index.
+            let (key, sent, writes) = match item {
+                TransactItem::Put { item, .. } => (item.key.clone(), item.size(), true),
+                TransactItem::Update { key, .. } | TransactItem::Delete { key, .. } => {
+                    (key.clone(), 0, true)
+                }
+                TransactItem::ConditionCheck { key, .. } => (key.clone(), 0, false),
             };
-            let before = self.stored_size(&key).await.max(own);
-            befores.push((key, before));
+            let before = self.stored(&key).await;
+            befores.push((key, before, sent, writes));
         }
         let result = self.inner.transact_write(items).await;
         let mut charges = Vec::with_capacity(befores.len());
-        for (key, before) in &befores {
-            charges.push((key, 2 * self.write_cost(key, *before).await));
+        for (key, before, sent, writes) in &befores {
+            let written = *writes && result.is_ok();
+            charges.push(
+                self.charge_for(key, before.as_ref(), *sent, written, 2)
+                    .await,
+            );
         }
         self.charge_writes(&charges);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Value;
+
+    fn item(sk: &str, index: Option<&str>, bytes: usize) -> Item {
+        let item = Item::new(Key::new("P", sk)).with("data", Value::S("x".repeat(bytes)));
+        match index {
+            Some(sort) => item
+                .with("gsi1pk", Value::S("IDX".to_owned()))
+                .with("gsi1sk", Value::S(sort.to_owned())),
+            None => item,
+        }
+    }
+
+    #[test]
+    fn an_index_is_written_when_the_item_enters_stays_in_or_leaves_it() {
+        let (small, large) = (item("a", Some("1"), 10), item("a", Some("1"), 1500));
+        assert_eq!(index_write_units(None, Some(&small)), 1);
+        assert_eq!(index_write_units(Some(&small), Some(&large)), 2);
+        assert_eq!(index_write_units(Some(&large), None), 2);
+        let moved = item("a", Some("2"), 10);
+        assert_eq!(
+            index_write_units(Some(&small), Some(&moved)),
+            2,
+            "delete + put"
+        );
+        let unindexed = item("a", None, 10);
+        assert_eq!(index_write_units(None, Some(&unindexed)), 0);
+        assert_eq!(index_write_units(Some(&unindexed), Some(&small)), 1);
+        let both = small
+            .clone()
+            .with("gsi2pk", Value::S("OTHER".to_owned()))
+            .with("gsi2sk", Value::S("x".to_owned()));
+        assert_eq!(index_write_units(None, Some(&both)), 2, "one per index");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn index_writes_are_counted_apart_and_only_for_writes_that_happened() {
+        let sqlite = crate::sqlite::SqliteTable::in_memory().unwrap();
+        let metered = MeteredTable::new(Arc::new(sqlite));
+        metered.put(item("a", Some("1"), 10), None).await.unwrap();
+        // In a transaction: the table units double, the index units do not.
+        metered
+            .transact_write(vec![TransactItem::Put {
+                item: item("b", Some("1"), 10),
+                condition: None,
+            }])
+            .await
+            .unwrap();
+        let refused = metered
+            .put(item("a", Some("1"), 10), Some(Condition::ItemNotExists))
+            .await;
+        assert!(refused.is_err());
+        let usage = metered.usage();
+        assert_eq!((usage.write_units, usage.index_write_units), (1 + 2 + 1, 2));
     }
 }
