@@ -44,8 +44,9 @@ use super::record::Versioned;
 use super::scores::transition_entry;
 use super::segments::SegmentRepo;
 use super::timeline::TimelineEntry;
+use super::visitor_claims;
 use crate::repo::keys::identify_request;
-use crate::table::{Condition, Item, Key, MAX_BATCH_GET, Table, TableError, TransactItem, Value};
+use crate::table::{Item, Key, MAX_BATCH_GET, Table, TableError, TransactItem};
 
 /// Reads and commits retried when another writer changed the contact or the claim meanwhile.
 const MAX_ATTEMPTS: usize = 5;
@@ -400,15 +401,11 @@ impl IdentityRepo {
 /// contact, or rewritten by the contact it names (a link an admin removed and the identify
 /// brings back).
 fn claim_put(identify: &Identify<'_>, contact: &str, claim: Option<&VisitorClaim>) -> TransactItem {
-    let condition = match claim {
-        None => Condition::ItemNotExists,
-        Some(claim) => Condition::AttrEquals("contact".to_owned(), Value::S(claim.contact.clone())),
-    };
-    TransactItem::Put {
-        item: Item::new(keys::visitor_claim(identify.site, identify.visitor))
-            .with("contact", Value::S(contact.to_owned())),
-        condition: Some(condition),
-    }
+    visitor_claims::claim_put(
+        keys::visitor_claim(identify.site, identify.visitor),
+        contact,
+        claim.map(|claim| claim.contact.as_str()),
+    )
 }
 
 fn linked_entry(identify: &Identify<'_>, contact: &str) -> Result<Item, TableError> {

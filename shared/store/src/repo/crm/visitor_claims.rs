@@ -73,12 +73,12 @@ impl VisitorClaims {
         };
         let mut conditional = Vec::new();
         for link in added {
-            let condition = match holder(link) {
-                None => Condition::ItemNotExists,
+            let replaces = match holder(link) {
+                None => None,
                 Some(contact) if contact == after.id => continue,
                 // A claim naming a deleted contact is replaced, as identify replaces it.
                 Some(contact) if self.table.get(&keys::contact(contact)).await?.is_none() => {
-                    claim_names(contact)
+                    Some(contact)
                 }
                 Some(contact) => {
                     return Err(ClaimError::Taken {
@@ -87,10 +87,7 @@ impl VisitorClaims {
                     });
                 }
             };
-            conditional.push(change.push(TransactItem::Put {
-                item: Item::new(claim_key(link)?).with("contact", Value::S(after.id.clone())),
-                condition: Some(condition),
-            }));
+            conditional.push(change.push(claim_put(claim_key(link)?, &after.id, replaces)));
         }
         for link in removed {
             if holder(link) == Some(after.id.as_str()) {
@@ -130,6 +127,15 @@ fn claim_key(link: &VisitorLink) -> Result<Key, TableError> {
     let site = SiteId::parse(&link.site)
         .map_err(|_| TableError::Invalid(format!("a linked visitor's site: {}", link.site)))?;
     Ok(keys::visitor_claim(&site, &link.visitor))
+}
+
+/// The claim under `key` naming `contact`, written on condition that there is none, or that it
+/// still names `replaces` (the claim read before: another writer's change fails the write).
+pub(super) fn claim_put(key: Key, contact: &str, replaces: Option<&str>) -> TransactItem {
+    TransactItem::Put {
+        item: Item::new(key).with("contact", Value::S(contact.to_owned())),
+        condition: Some(replaces.map_or(Condition::ItemNotExists, claim_names)),
+    }
 }
 
 fn claim_names(contact: &str) -> Condition {
