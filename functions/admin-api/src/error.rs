@@ -70,6 +70,16 @@ impl ApiError {
         })
     }
 
+    /// A value of one field clashes with what is stored (a taken email, a visitor another
+    /// contact holds): 409 with `details` on that field.
+    pub fn field_conflict(field: &str, problem: impl Into<String>) -> ApiError {
+        let problem = problem.into();
+        ApiError::Conflict {
+            message: format!("{field}: {problem}"),
+            details: json!({ field: [problem] }),
+        }
+    }
+
     pub fn conflict(message: impl Into<String>) -> ApiError {
         ApiError::Conflict {
             message: message.into(),
@@ -132,13 +142,10 @@ impl From<CommitError> for ApiError {
 impl From<ClaimError> for ApiError {
     fn from(error: ClaimError) -> ApiError {
         match error {
-            ClaimError::Taken { .. } => {
-                let problem = format!("{error}; remove it there first");
-                ApiError::Conflict {
-                    message: format!("linked_visitors: {problem}"),
-                    details: json!({ "linked_visitors": [problem] }),
-                }
-            }
+            ClaimError::Taken { .. } => ApiError::field_conflict(
+                "linked_visitors",
+                format!("{error}; remove it there first"),
+            ),
             ClaimError::Table(error) => error.into(),
         }
     }

@@ -228,10 +228,10 @@ pub async fn finish(
                 .email_claim
                 .is_some_and(|index| error.failed_at(index)) =>
         {
-            Err(ApiError::Conflict {
-                message: "email: another contact has this email".to_owned(),
-                details: json!({ "email": ["another contact has this email"] }),
-            })
+            Err(ApiError::field_conflict(
+                "email",
+                "another contact has this email",
+            ))
         }
         Err(error)
             if write
@@ -239,11 +239,10 @@ pub async fn finish(
                 .iter()
                 .any(|&index| error.failed_at(index)) =>
         {
-            let problem = "a visitor was linked or unlinked by another request meanwhile; retry";
-            Err(ApiError::Conflict {
-                message: format!("linked_visitors: {problem}"),
-                details: json!({ "linked_visitors": [problem] }),
-            })
+            Err(ApiError::field_conflict(
+                "linked_visitors",
+                "a visitor was linked or unlinked by another request meanwhile; retry",
+            ))
         }
         Err(error) if error.failed_at(write.record) && if_match.given() => Err(
             ApiError::PreconditionFailed("the contact changed since it was read".to_owned()),
