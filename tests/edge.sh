@@ -109,7 +109,7 @@ _edge_build() {
     bash "$crate_dir/build.sh" || { _edge_fail "the worker build failed (see above)"; return 1; }
     local wasm js total
     wasm=$(gzip -9 -c "$crate_dir/build/index_bg.wasm" | wc -c)
-    js=$(gzip -9 -c "$crate_dir/build/index.js" | wc -c)
+    js=$(cat "$crate_dir/build/index.js" "$crate_dir/entry.mjs" | gzip -9 | wc -c)
     total=$((wasm + js))
     printf 'tests/edge.sh: bundle %s bytes gzip (wasm %s + js %s; raw wasm %s); budget %s\n' \
         "$total" "$wasm" "$js" "$(wc -c <"$crate_dir/build/index_bg.wasm")" "$EDGE_BUNDLE_BUDGET"
@@ -200,6 +200,27 @@ CRM_VISITOR_PEPPER=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
 VARS
+}
+
+# The Queue refusing beacons: the worker in queue delivery without its producer binding, run by
+# bench/serve.mjs (workerd, the configuration wrangler would build), must answer both of
+# tests/queue_down.mjs's beacons 503, the one entry.mjs sends and the one the Rust handler sends.
+_edge_queue_down() {
+    local root=$1
+    local dir="$root/functions/edge-ingest/build/e2e/queue-down"
+    rm -rf "$dir" && mkdir -p "$dir"
+    _edge_say "queue delivery with the Queue unavailable: beacons answered 503"
+    _edge_worker_env "$dir" queue "http://127.0.0.1:9/123456789012/unused" \
+        "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+    _edge_config "$root" "$dir" || return 1
+    sed -i -e '/^\[\[queues.producers\]\]/,/^$/d' "$dir/wrangler.toml"
+    ! grep -q 'CRM_EVENTS' "$dir/wrangler.toml" ||
+        { _edge_fail "could not remove the producer binding from $dir/wrangler.toml"; return 1; }
+    _edge_start_bench_worker "edge worker without its Queue" "$dir" "$dir/wrangler.toml" "$dir/worker.env" &&
+        node "$root/functions/edge-ingest/tests/queue_down.mjs" "$EDGE_DEV_URL" &&
+        grep -q 'beacon not queued' "$EDGE_DEV_LOG" ||
+        { tail -n 40 "$EDGE_DEV_LOG" >&2; _edge_fail "the worker without its Queue did not refuse as it should; its log: $EDGE_DEV_LOG"; return 1; }
+    stop_edge_workers
 }
 
 # One delivery mode: a worker configured for it, its own SQS queue, the e2e test.
@@ -326,6 +347,7 @@ _edge_main() {
     _edge_build "$root/functions/edge-ingest" || return 1
     _edge_run_mode "$root" queue || return 1
     _edge_run_mode "$root" direct || return 1
+    _edge_queue_down "$root" || return 1
     _edge_say "edge worker: all end-to-end tests passed"
     if [[ "${EDGE_BENCH:-0}" == 1 ]]; then
         _edge_bench "$root" || return 1

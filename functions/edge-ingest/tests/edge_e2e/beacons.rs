@@ -7,7 +7,7 @@ use crate::support::{
 };
 
 /// Posts the beacons that must be accepted and queued; their events' ids start with the case
-/// name (`valid`, `kv`, `dnt`, `pii`), which is how the test finds them in SQS. Also a bot's
+/// name (`valid`, `kv`, `chunked`, `dnt`, `pii`), which is how the test finds them in SQS. Also a bot's
 /// beacon (queued as a bot report) and one whose every event is rejected (queued as nothing).
 pub fn post_accepted(env: &Environment) {
     let valid = post_beacon(
@@ -32,6 +32,15 @@ pub fn post_accepted(env: &Environment) {
         &[],
     );
     assert_eq!((kv.status, kv.body["accepted"].clone()), (202, json!(2)));
+
+    // Without `Content-Length` (a chunked body), a beacon goes to the Rust fetch handler, which
+    // reads the stream and sends to the Queue itself, instead of entry.mjs's shortcut.
+    let chunked = beacon("demo", "chunked", "https://shop.example/");
+    let chunked = post_chunked(env, chunked.to_string().into_bytes());
+    assert_eq!(
+        (chunked.status, chunked.body["accepted"].clone()),
+        (202, json!(2))
+    );
 
     // Do-Not-Track. Its title holds a character SQS refuses raw (U+FFFE; moto does not check, the
     // unit tests of `sqs_safe_json` do): it is sent escaped and must decode to the same title.

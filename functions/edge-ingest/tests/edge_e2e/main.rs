@@ -33,7 +33,7 @@ async fn beacons_reach_sqs_once_each_anonymized_and_are_scored() {
     beacons::post_accepted(&env);
     beacons::post_refused(&env);
 
-    let mut expected = vec!["dnt", "kv", "pii", "valid"];
+    let mut expected = vec!["chunked", "dnt", "kv", "pii", "valid"];
     if env.queued() {
         expected.push("early");
         expected.sort_unstable();
