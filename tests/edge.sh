@@ -109,7 +109,7 @@ _edge_build() {
     bash "$crate_dir/build.sh" || { _edge_fail "the worker build failed (see above)"; return 1; }
     local wasm js total
     wasm=$(gzip -9 -c "$crate_dir/build/index_bg.wasm" | wc -c)
-    js=$(cat "$crate_dir/build/index.js" "$crate_dir/entry.mjs" | gzip -9 | wc -c)
+    js=$(gzip -9 -c "$crate_dir/build/index.js" | wc -c)
     total=$((wasm + js))
     printf 'tests/edge.sh: bundle %s bytes gzip (wasm %s + js %s; raw wasm %s); budget %s\n' \
         "$total" "$wasm" "$js" "$(wc -c <"$crate_dir/build/index_bg.wasm")" "$EDGE_BUNDLE_BUDGET"
@@ -202,9 +202,9 @@ AWS_SECRET_ACCESS_KEY=testing
 VARS
 }
 
-# The Queue refusing beacons: the worker in queue delivery without its producer binding, run by
-# bench/serve.mjs (workerd, the configuration wrangler would build), must answer both of
-# tests/queue_down.mjs's beacons 503, the one entry.mjs sends and the one the Rust handler sends.
+# The Queue refusing beacons: the worker in queue delivery without its producer binding, run in
+# workerd by bench/serve.mjs (the configuration wrangler would build, without the dev server),
+# must answer tests/queue_down.mjs's beacons 503 and log why.
 _edge_queue_down() {
     local root=$1
     local dir="$root/functions/edge-ingest/build/e2e/queue-down"

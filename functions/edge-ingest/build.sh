@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Builds the edge worker into functions/edge-ingest/build/: index.js and its wasm module, which
-# entry.mjs (wrangler.toml's `main`) imports. wrangler runs this as its build command;
-# tests/edge.sh runs it directly.
+# Builds the edge worker into functions/edge-ingest/build/ (wrangler.toml's `main` is
+# build/index.js there). wrangler runs this as its build command; tests/edge.sh runs it directly.
 #
 # worker-build compiles the crate to wasm32 (cargo, release), runs wasm-bindgen and wasm-opt, and
 # bundles the JavaScript shim with esbuild. By default it downloads wasm-bindgen, wasm-opt and

@@ -49,9 +49,6 @@ const miniflare = new Miniflare({
   scriptPath: path.resolve(path.dirname(config), main),
   // Module paths are taken relative to this root; the build lives outside the working directory.
   modulesRoot: "/",
-  // Without wrangler's bundling, Miniflare reads each module itself: worker-build's index.js,
-  // which entry.mjs imports, is an ES module (Miniflare's default takes `.js` for CommonJS).
-  modulesRules: [{ type: "ESModule", include: ["**/*.js"] }, ...(workerOptions.modulesRules ?? [])],
   host: "127.0.0.1",
   port: Number(options.port),
 });

@@ -93,26 +93,15 @@ pub async fn receive_beacon<D: IngestDeps, B: BodySource>(
     let mut response = match accept_beacon(deps, head, body).await {
         Ok(receipt) => EdgeResponse::json(202, serde_json::to_string(&receipt).unwrap_or_default()),
         Err(Failure::Rejected(error)) => EdgeResponse::json(error.status(), error.to_json_body()),
-        Err(Failure::Unavailable(cause)) => return not_queued(deps, head, &cause),
+        Err(Failure::Unavailable(cause)) => {
+            deps.log(Level::Error, "beacon not queued", &[("cause", &cause.0)]);
+            EdgeResponse::error(
+                503,
+                "unavailable",
+                "the beacon could not be stored; retry later",
+            )
+        }
     };
-    allow_origin(&mut response, head.header("origin"));
-    response
-}
-
-/// The `503` of a beacon that could not be queued (or whose site could not be looked up): logged,
-/// and answered so that the client retries later. Also the answer of the JavaScript entry when
-/// its own send to the Queue fails (see `glue::beacon`).
-pub fn not_queued<D: IngestDeps>(
-    deps: &D,
-    head: &RequestHead,
-    cause: &Unavailable,
-) -> EdgeResponse {
-    deps.log(Level::Error, "beacon not queued", &[("cause", &cause.0)]);
-    let mut response = EdgeResponse::error(
-        503,
-        "unavailable",
-        "the beacon could not be stored; retry later",
-    );
     allow_origin(&mut response, head.header("origin"));
     response
 }

@@ -1,7 +1,7 @@
 // The Queue refusing a beacon, in workerd: tests/edge.sh starts the worker in queue delivery with
-// its producer binding removed, and this posts one beacon with a Content-Length (entry.mjs's
-// shortcut sends it) and one chunked (the Rust fetch handler sends it). Neither may be answered
-// 202: the client must get the contract's 503 `unavailable`, with the CORS headers, to retry later.
+// its producer binding removed, and this posts one beacon with a Content-Length (read at once) and
+// one chunked (read as a stream). Neither may be answered 202: the client must get the contract's
+// 503 `unavailable`, with the CORS headers, so that it retries later.
 //
 //   node queue_down.mjs <worker url>
 const [url] = process.argv.slice(2);

@@ -1,7 +1,6 @@
 //! [`IngestDeps`] over the Worker's `env`: configuration cached per isolate, sites in KV, and the
 //! two deliveries (the Queue binding, or SQS after the response).
 
-use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -73,9 +72,6 @@ pub struct WorkerIngest<'a> {
     /// instead of losing beacons after `202`.
     direct: Option<&'static SqsConfig>,
     kv: Option<KvStore>,
-    /// Set for the JavaScript entry's beacons (see `super::beacon`): the message to put on the
-    /// Queue is kept here for the entry to send, instead of being sent through a Rust future.
-    handed_back: Option<RefCell<Option<String>>>,
 }
 
 impl<'a> WorkerIngest<'a> {
@@ -91,23 +87,7 @@ impl<'a> WorkerIngest<'a> {
             config,
             direct,
             kv: sites_kv(env),
-            handed_back: None,
         })
-    }
-
-    /// Like [`WorkerIngest::new`], except that in queue delivery `enqueue` keeps the message for
-    /// [`WorkerIngest::handed_back`] instead of sending it: the caller sends it, and owes the
-    /// client the [`crate::ingest::not_queued`] answer if that fails.
-    pub fn handing_back(env: &'a Env, ctx: &'a Context) -> Result<WorkerIngest<'a>, ConfigError> {
-        Ok(WorkerIngest {
-            handed_back: Some(RefCell::new(None)),
-            ..WorkerIngest::new(env, ctx)?
-        })
-    }
-
-    /// The message `enqueue` kept, if any.
-    pub fn handed_back(self) -> Option<String> {
-        self.handed_back.and_then(RefCell::into_inner)
     }
 }
 
@@ -149,10 +129,6 @@ impl IngestDeps for WorkerIngest<'_> {
     }
 
     async fn enqueue(&self, message: String) -> Result<(), Unavailable> {
-        if let (None, Some(slot)) = (self.direct, &self.handed_back) {
-            *slot.borrow_mut() = Some(message);
-            return Ok(());
-        }
         match self.direct {
             None => {
                 let queue = self.env.queue(EVENTS_QUEUE).map_err(|error| {

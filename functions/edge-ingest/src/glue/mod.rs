@@ -5,7 +5,6 @@
 //! read from `env` once per isolate. Nothing here decides anything: routing, ingest, signing and
 //! the acknowledge/retry verdicts are the core's.
 
-mod beacon;
 mod deps;
 mod runtime;
 
@@ -24,7 +23,15 @@ use runtime::{FetchTransport, RequestBody, log, now_millis, request_country, to_
 /// properties this worker does not use (see `runtime`).
 #[event(fetch)]
 async fn fetch(request: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
-    let mut head = request_head(&request);
+    // One copy of the URL, cut into path and query without a URL parser; only the headers the
+    // worker reads are copied out.
+    let url = request.url();
+    let mut head = {
+        let headers = request.headers();
+        RequestHead::new(&request.method(), path_of(&url), query_of(&url), |name| {
+            headers.get(name).ok().flatten()
+        })
+    };
     let response = match routes::route(&head) {
         Route::Tracker => tracker::serve(&head),
         Route::Health => routes::health(),
@@ -40,7 +47,9 @@ async fn fetch(request: web_sys::Request, env: Env, ctx: Context) -> Result<web_
                 routes::misconfigured()
             }
             Ok(deps) if route == Route::Beacon => {
-                add_country(&mut head, &request);
+                if head.header("cf-ipcountry").is_none() {
+                    head.cf_country = request_country(&request);
+                }
                 let declared_length = head
                     .header("content-length")
                     .and_then(|length| length.trim().parse().ok());
@@ -54,24 +63,6 @@ async fn fetch(request: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         },
     };
     to_web_response(response)
-}
-
-/// Method, path, query and the headers the worker reads. One copy of the URL, cut into path and
-/// query without a URL parser; only the headers the worker reads are copied out.
-fn request_head(request: &web_sys::Request) -> RequestHead {
-    let url = request.url();
-    let headers = request.headers();
-    RequestHead::new(&request.method(), path_of(&url), query_of(&url), |name| {
-        headers.get(name).ok().flatten()
-    })
-}
-
-/// The runtime's country of the client when `CF-IPCountry` is absent (beacons only: the `cf`
-/// object is built for each access).
-fn add_country(head: &mut RequestHead, request: &web_sys::Request) {
-    if head.header("cf-ipcountry").is_none() {
-        head.cf_country = request_country(request);
-    }
 }
 
 /// The consumer of the Cloudflare Queue: forwards each batch to SQS and acknowledges exactly the

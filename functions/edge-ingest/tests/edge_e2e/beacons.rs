@@ -7,8 +7,9 @@ use crate::support::{
 };
 
 /// Posts the beacons that must be accepted and queued; their events' ids start with the case
-/// name (`valid`, `kv`, `chunked`, `dnt`, `pii`), which is how the test finds them in SQS. Also a bot's
-/// beacon (queued as a bot report) and one whose every event is rejected (queued as nothing).
+/// name (`valid`, `kv`, `chunked`, `dnt`, `pii`), which is how the test finds them in SQS. Also
+/// a bot's beacon (queued as a bot report) and one whose every event is rejected (queued as
+/// nothing).
 pub fn post_accepted(env: &Environment) {
     let valid = post_beacon(
         env,
@@ -33,8 +34,7 @@ pub fn post_accepted(env: &Environment) {
     );
     assert_eq!((kv.status, kv.body["accepted"].clone()), (202, json!(2)));
 
-    // Without `Content-Length` (a chunked body), a beacon goes to the Rust fetch handler, which
-    // reads the stream and sends to the Queue itself, instead of entry.mjs's shortcut.
+    // Without `Content-Length` (a chunked body), the body is read as a stream.
     let chunked = beacon("demo", "chunked", "https://shop.example/");
     let chunked = post_chunked(env, chunked.to_string().into_bytes());
     assert_eq!(
