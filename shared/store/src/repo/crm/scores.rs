@@ -25,10 +25,12 @@ use crm_domain::contacts::{Contact, Interaction, LifecycleStage, Transition};
 use crm_domain::deals::Deal;
 use crm_domain::engine::{HealthScore, LeadScore, ScoreCause, ScoreChange};
 use crm_domain::scoring::VisitorProfile;
+use crm_domain::segments::Rule;
 use crm_domain::site::SiteId;
 use crm_domain::time::Millis;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
 
 use super::audit::{Actor, AuditEntry};
 use super::change::{Change, CommitError, Expect, commit};
@@ -37,7 +39,7 @@ use super::deals::{DealFilter, DealRepo};
 use super::keys;
 use super::outbox::{TransitionMessage, add_transition};
 use super::record::Versioned;
-use super::segments::SegmentRepo;
+use super::segments::{SegmentRepo, add_membership_updates_by};
 use super::timeline::TimelineEntry;
 use crate::repo::BehaviorRepo;
 use crate::repo::codec::{DATA_ATTR, decode, encode};
@@ -130,6 +132,11 @@ pub struct ContactScores {
     behavior: BehaviorRepo,
     deals: DealRepo,
     config: ScoringConfig,
+    /// The dynamic segments' rules, read at the first rescore that changes a contact and kept for
+    /// this service's life — one scorer batch, one decay run, one API request — instead of once
+    /// per changed contact. A rule edited meanwhile reaches the contacts rescored later through
+    /// the `segments` job, as it reaches every other contact.
+    segment_rules: OnceCell<Vec<(String, Rule)>>,
 }
 
 impl ContactScores {
@@ -145,6 +152,7 @@ impl ContactScores {
             deals: DealRepo::new(table.clone()),
             table,
             config,
+            segment_rules: OnceCell::new(),
         }
     }
 
@@ -252,9 +260,13 @@ impl ContactScores {
         let mut change = Change::new();
         let write = self.contacts.add_update(&mut change, current, &after)?;
         // Dynamic segments the new scores or stage make the contact join or leave, with it.
-        SegmentRepo::new(self.table.clone())
-            .add_membership_updates(&mut change, Some(before), &after, now)
+        let segment_rules = self
+            .segment_rules
+            .get_or_try_init(|| async {
+                SegmentRepo::new(self.table.clone()).dynamic_rules().await
+            })
             .await?;
+        add_membership_updates_by(segment_rules, &mut change, Some(before), &after, now)?;
         change.put(scores_item(&before.id, &decided.state)?, Expect::Anything);
         for record in &decided.changes {
             let entry = score_change_entry(&before.id, record, &derive, &trigger.actor.subject);
@@ -480,4 +492,100 @@ pub fn derived_id(parts: &[&str]) -> String {
         hasher.update([0u8]);
     }
     hex::encode(&hasher.finalize()[..16])
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crm_domain::contacts::Email;
+    use crm_domain::segments::{Segment, SegmentKind};
+
+    use super::*;
+    use crate::metered::MeteredTable;
+    use crate::repo::crm::segments::{SegmentRecord, segment_item};
+    use crate::sqlite::SqliteTable;
+
+    const NOW: Millis = Millis(1_800_000_000_000);
+
+    async fn add_contact(table: &Arc<dyn Table>, id: &str) {
+        let email = Email::parse(&format!("{id}@example.test")).unwrap();
+        let mut contact = Contact::new(id.to_owned(), email, None, Millis(NOW.0 - 1_000));
+        contact.company = Some("Acme".to_owned());
+        let mut change = Change::new();
+        ContactRepo::new(Arc::clone(table))
+            .add_create(&mut change, &contact)
+            .unwrap();
+        let actor = Actor {
+            subject: "test".to_owned(),
+            role: crm_domain::records::Role::Admin,
+        };
+        let created = serde_json::to_value(&contact).unwrap();
+        let entry = AuditEntry::new(
+            format!("audit-{id}"),
+            contact.created_at,
+            &actor,
+            "contact",
+            id,
+            "create",
+            &Value::Null,
+            &created,
+        );
+        change.audit(&entry).unwrap();
+        commit(table.as_ref(), change).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_service_reads_the_segment_rules_once_for_all_the_contacts_it_rescores() {
+        let metered = Arc::new(MeteredTable::new(Arc::new(
+            SqliteTable::in_memory().unwrap(),
+        )));
+        let table: Arc<dyn Table> = metered.clone();
+        let rules = serde_json::from_value(json!(
+            {"all": [{"field": "lead_score", "op": "gte", "value": 1}]}
+        ))
+        .unwrap();
+        let segment = SegmentRecord {
+            segment: Segment {
+                id: "scored".to_owned(),
+                name: "Scored".to_owned(),
+                description: None,
+                kind: SegmentKind::Dynamic,
+                rules: Some(rules),
+                refreshed_at: None,
+            },
+            created_at: NOW,
+            updated_at: NOW,
+        };
+        table
+            .put(segment_item(&segment, 1).unwrap(), None)
+            .await
+            .unwrap();
+        for id in ["a", "b", "c"] {
+            add_contact(&table, id).await;
+        }
+        let trigger = Trigger::system(ScoreCause::ProfileChange);
+        let reads_of = |scores: ContactScores, id: &'static str| {
+            let metered = Arc::clone(&metered);
+            let trigger = trigger.clone();
+            async move {
+                let before = metered.usage().read_requests;
+                scores.rescore(id, NOW, &trigger).await.unwrap();
+                (scores, metered.usage().read_requests - before)
+            }
+        };
+
+        let (scores, first) = reads_of(ContactScores::new(Arc::clone(&table)), "a").await;
+        let (_, second) = reads_of(scores, "b").await;
+        let (_, fresh) = reads_of(ContactScores::new(Arc::clone(&table)), "c").await;
+        assert_eq!(second, first - 1, "the rules are not read again");
+        assert_eq!(fresh, first, "a new service reads them");
+        let segments = SegmentRepo::new(table);
+        for id in ["a", "b", "c"] {
+            assert!(
+                segments.is_member("scored", id).await.unwrap(),
+                "{id} joined"
+            );
+        }
+    }
 }

@@ -313,31 +313,7 @@ impl SegmentRepo {
         at: Millis,
     ) -> Result<usize, TableError> {
         let segments = self.dynamic_rules().await?;
-        let updates: Vec<(String, bool)> = segments
-            .iter()
-            .filter_map(|(segment, rules)| {
-                let was = before.map(|contact| matches(rules, contact));
-                membership_on_write(was, matches(rules, after))
-                    .map(|joins| (segment.clone(), joins))
-            })
-            .collect();
-        if updates.len() > MAX_INLINE_MEMBERSHIP_CHANGES {
-            tracing::info!(
-                contact = %after.id,
-                changes = updates.len(),
-                "too many segment memberships change at once; left to the segments job"
-            );
-            return Ok(0);
-        }
-        for (segment, joins) in &updates {
-            if *joins {
-                change.put(member_item(segment, &after.id, at)?, Expect::Anything);
-                change.put(member_link(segment, &after.id).item()?, Expect::Anything);
-            } else {
-                remove_member_items(change, segment, &after.id);
-            }
-        }
-        Ok(updates.len())
+        add_membership_updates_by(&segments, change, before, after, at)
     }
 
     /// Removes every member of a deleted segment.
@@ -351,6 +327,41 @@ impl SegmentRepo {
                 .await?;
         }
     }
+}
+
+/// [`SegmentRepo::add_membership_updates`] with the dynamic segments' rules already read
+/// ([`SegmentRepo::dynamic_rules`]), for a caller writing many contacts that reads them once.
+pub fn add_membership_updates_by(
+    segments: &[(String, Rule)],
+    change: &mut Change,
+    before: Option<&Contact>,
+    after: &Contact,
+    at: Millis,
+) -> Result<usize, TableError> {
+    let updates: Vec<(String, bool)> = segments
+        .iter()
+        .filter_map(|(segment, rules)| {
+            let was = before.map(|contact| matches(rules, contact));
+            membership_on_write(was, matches(rules, after)).map(|joins| (segment.clone(), joins))
+        })
+        .collect();
+    if updates.len() > MAX_INLINE_MEMBERSHIP_CHANGES {
+        tracing::info!(
+            contact = %after.id,
+            changes = updates.len(),
+            "too many segment memberships change at once; left to the segments job"
+        );
+        return Ok(0);
+    }
+    for (segment, joins) in &updates {
+        if *joins {
+            change.put(member_item(segment, &after.id, at)?, Expect::Anything);
+            change.put(member_link(segment, &after.id).item()?, Expect::Anything);
+        } else {
+            remove_member_items(change, segment, &after.id);
+        }
+    }
+    Ok(updates.len())
 }
 
 /// Whether a contact matches a segment's rules (the rule names are the contact's JSON fields).
