@@ -3,9 +3,10 @@
 //! body limit, 400 with the failing field's path otherwise) and `If-Match`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use crm_domain::records::{MAX_ID_BYTES, is_record_id};
 use crm_domain::site::SiteId;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -29,13 +30,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Path parameters parsed into `T`, or a 400.
+/// Path parameters parsed into `T`, or a 400. Every path parameter is a record id: one that
+/// cannot be an id (too long for a store key, or with `#`) is a 404 without a store read.
 pub struct ApiPath<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        if raw.iter().any(|(_, value)| !is_record_id(value)) {
+            return Err(ApiError::NotFound(format!(
+                "nothing has this id: ids are 1 to {MAX_ID_BYTES} printable ASCII characters \
+                 other than '#'"
+            )));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use crm_domain::contacts::{Contact, ContactPatch, Email, LifecycleStage, apply_patch};
-use crm_domain::records::{Action, Resource};
+use crm_domain::records::{Action, Resource, is_record_id};
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
 use crm_store::repo::crm::scores::ContactScores;
 use crm_store::repo::crm::segments::SegmentRepo;
@@ -97,7 +97,7 @@ pub async fn list_contacts(
         // A segment's members page in membership (contact id) order; `sort` does not apply.
         Some(segment) => {
             let members = SegmentRepo::new(state.table.clone());
-            if members.get(segment).await?.is_none() {
+            if !is_record_id(segment) || members.get(segment).await?.is_none() {
                 return Err(ApiError::NotFound(format!("no segment {segment}")));
             }
             let (ids, next) = members.member_page(segment, limit, cursor).await?;

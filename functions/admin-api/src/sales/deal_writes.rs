@@ -93,7 +93,13 @@ pub async fn create_deal(
         None => default_pipeline(&state).await?,
         Some(id) => load_pipeline(&state, id)
             .await
-            .map_err(|_| ApiError::validation("pipeline_id", "is not a pipeline of this store"))?,
+            .map_err(|error| match error {
+                ApiError::NotFound(_) => {
+                    ApiError::validation("pipeline_id", "is not a pipeline of this store")
+                }
+                // A store outage stays a 503: the client should retry, not fix its input.
+                other => other,
+            })?,
     };
     let now = state.clock.now();
     let (deal, event) = input

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use crm_domain::deals::{PipelineInput, StageInput};
-use crm_domain::records::{Action, Resource};
+use crm_domain::records::{Action, Resource, is_record_id};
 use crm_store::repo::crm::pipelines::{
     self, PipelineRecord, PipelineRepo, PipelineWrite, StoredPipeline,
 };
@@ -320,6 +320,9 @@ async fn commit_pipeline(
 }
 
 pub(super) async fn load(state: &AdminState, id: &str) -> Result<StoredPipeline, ApiError> {
+    if !is_record_id(id) {
+        return Err(ApiError::NotFound(format!("no pipeline {id}")));
+    }
     PipelineRepo::new(state.table.clone())
         .get(id)
         .await?

@@ -23,19 +23,19 @@ async fn documented_operations(app: &TestApp) -> Vec<(String, String, String)> {
         for method in item.as_object().unwrap().keys() {
             let method = method.to_uppercase();
             if METHODS.contains(&method.as_str()) {
-                operations.push((method, path.clone(), sample_uri(path)));
+                operations.push((method, path.clone(), uri_with_ids(path, "sample-id")));
             }
         }
     }
     operations
 }
 
-/// `/contacts/{id}/timeline` → `/contacts/sample-id/timeline`.
-fn sample_uri(path: &str) -> String {
+/// `/contacts/{id}/timeline` → `/contacts/sample-id/timeline` (for `id` "sample-id").
+fn uri_with_ids(path: &str, id: &str) -> String {
     path.split('/')
         .map(|segment| {
             if segment.starts_with('{') {
-                "sample-id"
+                id
             } else {
                 segment
             }
@@ -144,6 +144,64 @@ fn no_route_is_registered_outside_the_documented_router() {
             );
         }
     }
+}
+
+/// An id no record can have — longer than a store key allows, or holding the key separator —
+/// is not found, on every route that takes ids in its path and where a query names a record;
+/// the store is never asked (it would refuse the key, which used to answer 503).
+#[tokio::test]
+async fn ids_that_no_record_can_have_are_not_found() {
+    let app = TestApp::new().await;
+    let too_long = "a".repeat(3000);
+    let operations = documented_operations(&app).await;
+    let with_ids: Vec<_> = operations
+        .iter()
+        .filter(|(_, path, _)| path.contains('{'))
+        .collect();
+    assert!(with_ids.len() > 20, "{with_ids:?}");
+    for (method, path, _) in with_ids {
+        for id in [too_long.as_str(), "a%23b"] {
+            // `site` for the behavior routes, which need it before they read anything.
+            let uri = format!("{}?site=demo", uri_with_ids(path, id));
+            let reply = app
+                .send(
+                    method,
+                    &uri,
+                    Some(&app.token),
+                    &[],
+                    Some(("application/json", b"{}".to_vec())),
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path}: {}",
+                reply.text
+            );
+            assert_eq!(reply.body["error"]["code"], "NOT_FOUND", "{method} {path}");
+        }
+    }
+    for query in [
+        format!("/api/admin/crm/contacts?segment_id={too_long}"),
+        format!("/api/admin/crm/analytics/pipeline?pipeline_id={too_long}"),
+    ] {
+        let (status, body) = app.request("GET", &query, Some(&app.token)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["error"]["code"], "NOT_FOUND");
+    }
+    let deal = app
+        .admin(
+            "POST",
+            "/api/admin/crm/deals",
+            &json!({"title": "Renewal", "pipeline_id": too_long}),
+        )
+        .await;
+    assert_eq!(deal.status, StatusCode::BAD_REQUEST, "{}", deal.text);
+    assert!(
+        deal.body["error"]["details"]["pipeline_id"].is_array(),
+        "{}",
+        deal.text
+    );
 }
 
 #[tokio::test]

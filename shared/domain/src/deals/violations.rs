@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::records::is_record_id;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub path: String,
@@ -79,13 +81,10 @@ pub(crate) fn required_text(
     text.to_owned()
 }
 
-/// Checks an optional reference id (a contact, an owner): not empty, at most 64 characters,
-/// printable ASCII so it can sit in a store key.
+/// Checks an optional reference id (a contact, an owner): the shape of a record id, so it can
+/// sit in a store key.
 pub(crate) fn reference_id(violations: &mut Violations, path: &str, raw: &str) {
-    let valid = !raw.is_empty()
-        && raw.len() <= 64
-        && raw.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
-    if !valid {
+    if !is_record_id(raw) {
         violations.push(path, "must be an id of 1 to 64 printable characters");
     }
 }
