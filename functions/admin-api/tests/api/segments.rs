@@ -281,6 +281,7 @@ async fn adding_an_unknown_contact_names_it_and_adds_nothing() {
     for body in [
         json!({"contact_ids": []}),
         json!({"contact_ids": ["a#b"]}),
+        json!({"contact_ids": ["c1", "c1"]}),
         json!({"contact_ids": (0..21).map(|i| format!("c{i}")).collect::<Vec<_>>()}),
     ] {
         let reply = app.admin("POST", &members, &body).await;

@@ -139,7 +139,12 @@ pub fn validate_member_ids(ids: &[String]) -> Result<(), Violations> {
         );
     }
     for (index, id) in ids.iter().enumerate() {
-        reference_id(&mut violations, &format!("contact_ids[{index}]"), id);
+        let path = format!("contact_ids[{index}]");
+        reference_id(&mut violations, &path, id);
+        // One request writes each membership once: a repeated id would write one key twice.
+        if ids[..index].contains(id) {
+            violations.push(&path, "is listed more than once");
+        }
     }
     violations.into_result(())
 }

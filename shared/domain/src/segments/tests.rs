@@ -206,6 +206,10 @@ fn segment_inputs_need_a_kind_and_rules_only_when_dynamic() {
 
     let error = validate_member_ids(&["c1".to_owned(), "a#b".to_owned()]).unwrap_err();
     assert_eq!(paths(&error), ["contact_ids[1]"]);
+
+    let repeated = ["c1", "c2", "c1", "c1"].map(str::to_owned);
+    let error = validate_member_ids(&repeated).unwrap_err();
+    assert_eq!(paths(&error), ["contact_ids[2]", "contact_ids[3]"]);
 }
 
 // --- property tests -------------------------------------------------------------------------
