@@ -55,11 +55,11 @@ pub enum IngestError {
         field: &'static str,
         message: String,
     },
-    #[error("unknown site {0:?}")]
+    #[error("unknown site \"{0}\"")]
     UnknownSite(SiteId),
-    #[error("site {0:?} is disabled")]
+    #[error("site \"{0}\" is disabled")]
     SiteDisabled(SiteId),
-    #[error("origin {origin:?} is not allowed for site {site:?}")]
+    #[error("origin {origin:?} is not allowed for site \"{site}\"")]
     OriginNotAllowed { site: SiteId, origin: String },
 }
 

@@ -154,6 +154,11 @@ fn site_and_origin_rules_give_403() {
     )
     .unwrap_err();
     assert_eq!((error.status(), error.code()), (403, "origin_not_allowed"));
+    // The message names the site as the client sent it, not as a Rust value.
+    assert_eq!(
+        error.to_string(),
+        r#"origin "https://evil.example" is not allowed for site "demo""#
+    );
 
     let salt = daily_salt(b"secret", NOW.day());
     let keys = IngestKeys {
@@ -167,6 +172,7 @@ fn site_and_origin_rules_give_403() {
     let parsed = parse_beacon(body.to_string().as_bytes()).unwrap();
     let error = accept(parsed, &disabled, &request(), &keys, "m".to_owned(), NOW).unwrap_err();
     assert_eq!((error.status(), error.code()), (403, "site_disabled"));
+    assert_eq!(error.to_string(), r#"site "demo" is disabled"#);
 }
 
 #[test]
