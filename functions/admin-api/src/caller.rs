@@ -48,10 +48,12 @@ impl Caller {
     }
 
     fn forbidden(&self, action: Action, resource: Resource) -> ApiError {
-        ApiError::Forbidden(format!(
-            "role {} may not {action:?} this {resource:?}",
-            self.role.as_str()
-        ))
+        let role = self.role.as_str();
+        let (verb, things) = (action.verb(), resource.plural());
+        ApiError::Forbidden(match access(self.role, action, resource) {
+            Access::Own => format!("role {role} may {verb} only {things} it owns"),
+            Access::Denied | Access::All => format!("role {role} may not {verb} {things}"),
+        })
     }
 }
 

@@ -208,16 +208,27 @@ async fn roles_decide_who_reads_writes_and_deletes_deals() {
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     let uri = format!("/api/admin/crm/deals/{}", own["id"].as_str().unwrap());
 
-    for (token, expected) in [
-        (&rep, StatusCode::OK),
-        (&other_rep, StatusCode::FORBIDDEN),
-        (&success, StatusCode::FORBIDDEN),
-        (&manager, StatusCode::OK),
+    for (token, expected, message) in [
+        (&rep, StatusCode::OK, None),
+        (
+            &other_rep,
+            StatusCode::FORBIDDEN,
+            Some("role sales_rep may update only deals it owns"),
+        ),
+        (
+            &success,
+            StatusCode::FORBIDDEN,
+            Some("role customer_success may not update deals"),
+        ),
+        (&manager, StatusCode::OK, None),
     ] {
         let reply = app
             .json("PATCH", &uri, token, &json!({"title": "Renamed"}))
             .await;
         assert_eq!(reply.status, expected, "{}", reply.text);
+        if let Some(message) = message {
+            assert_eq!(reply.body["error"]["message"], message);
+        }
     }
     for token in [&rep, &other_rep, &success, &manager] {
         let (status, _) = app.request("GET", &uri, Some(token)).await;

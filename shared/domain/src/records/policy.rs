@@ -74,6 +74,42 @@ pub enum Action {
     Erase,
 }
 
+impl Action {
+    /// The action as a verb taking the resource's plural: "may not {verb} deals".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::UpdateHealth => "update the health inputs of",
+            Action::Delete => "delete",
+            Action::Import => "import",
+            Action::Export => "export",
+            Action::PersonalDataExport => "export the personal data of",
+            Action::Erase => "erase",
+        }
+    }
+}
+
+impl Resource {
+    /// The resource as a plural noun (or a name for the ones there is one of).
+    pub fn plural(self) -> &'static str {
+        match self {
+            Resource::Contact => "contacts",
+            Resource::Lead => "leads",
+            Resource::Interaction => "interactions",
+            Resource::Deal => "deals",
+            Resource::Pipeline => "pipelines",
+            Resource::Forecast => "forecasts",
+            Resource::Segment => "segments",
+            Resource::Analytics => "analytics",
+            Resource::Site => "sites",
+            Resource::Audit => "the audit log",
+            Resource::Behavior => "behavior data",
+        }
+    }
+}
+
 /// What a role may do: nothing, only on records it owns, or on every record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
