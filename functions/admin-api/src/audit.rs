@@ -17,6 +17,7 @@ use crate::routes::AdminState;
 use crate::views::rfc3339;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditParams {
     entity_type: Option<String>,
     entity_id: Option<String>,

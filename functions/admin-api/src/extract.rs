@@ -155,6 +155,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SiteParams {
     pub site: Option<String>,
 }
@@ -165,6 +166,7 @@ pub fn require_site(raw: Option<&str>) -> Result<SiteId, ApiError> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     pub site: Option<String>,
     pub limit: Option<usize>,

@@ -108,6 +108,7 @@ impl From<&StoredSite> for SiteView {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     limit: Option<usize>,
     cursor: Option<String>,

@@ -18,6 +18,7 @@ const MAX_DAYS: i64 = 366;
 const TOP_PAGES: usize = 10;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DashboardParams {
     site: Option<String>,
     days: Option<i64>,

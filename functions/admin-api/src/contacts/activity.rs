@@ -33,6 +33,7 @@ const DEAL_EVENTS_PER_DEAL: usize = 100;
 const SESSIONS_PER_VISITOR: usize = 100;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageOnly {
     limit: Option<usize>,
     cursor: Option<String>,

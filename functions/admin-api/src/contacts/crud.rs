@@ -24,6 +24,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, page_size};
 use crate::routes::AdminState;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     q: Option<String>,
     lifecycle_stage: Option<String>,

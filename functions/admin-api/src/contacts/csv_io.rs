@@ -123,6 +123,7 @@ fn row_error(row: usize, error: ApiError) -> serde_json::Value {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportParams {
     limit: Option<usize>,
     cursor: Option<String>,

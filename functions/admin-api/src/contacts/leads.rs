@@ -25,6 +25,7 @@ pub const DEFAULT_AT_RISK_HEALTH: u8 = 40;
 pub const DEFAULT_HIGH_VALUE_SCORE: u8 = 70;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeadParams {
     follow_up_due: Option<bool>,
     qualification: Option<Qualification>,
@@ -308,6 +309,7 @@ async fn lead(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThresholdParams {
     max_health: Option<u8>,
     min_lead_score: Option<u8>,

@@ -260,6 +260,7 @@ pub async fn rescore_after_write(state: &AdminState, contact_id: &str, cause: Sc
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PeriodParams {
     from: Option<String>,
     to: Option<String>,

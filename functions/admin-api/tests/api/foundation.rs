@@ -204,6 +204,71 @@ async fn ids_that_no_record_can_have_are_not_found() {
     );
 }
 
+/// Every query parameter the document lists is accepted by its route, and a name it does not
+/// list is a 400 naming it: a misspelt filter (`?lifecycle=lead`) must not quietly list
+/// everything.
+#[tokio::test]
+async fn routes_take_the_query_parameters_they_document_and_no_others() {
+    let app = TestApp::new().await;
+    let (_, document) = app.request("GET", "/api/openapi.json", None).await;
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/admin/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let uri = uri_with_ids(path, "sample-id");
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for parameter in parameters.iter().filter(|p| p["in"] == "query") {
+                let name = parameter["name"].as_str().unwrap();
+                let reply = app
+                    .send(
+                        &method,
+                        &format!("{uri}?{name}=1"),
+                        Some(&app.token),
+                        &[],
+                        None,
+                    )
+                    .await;
+                assert!(
+                    !reply.text.contains("unknown field"),
+                    "{method} {path} refuses its documented `{name}`: {}",
+                    reply.text
+                );
+                checked += 1;
+            }
+            let reply = app
+                .send(
+                    &method,
+                    &format!("{uri}?limt=5"),
+                    Some(&app.token),
+                    &[],
+                    None,
+                )
+                .await;
+            // Routes without a query string take none; the others name the stranger.
+            if reply.status == StatusCode::BAD_REQUEST {
+                assert!(
+                    reply.text.contains("limt"),
+                    "{method} {path}: {}",
+                    reply.text
+                );
+            } else {
+                assert!(
+                    parameters.iter().all(|p| p["in"] != "query"),
+                    "{method} {path} ignores an unknown query parameter: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}
+
 #[tokio::test]
 async fn health_and_the_document_answer_without_a_token() {
     let app = TestApp::new().await;
