@@ -8,6 +8,7 @@ mod contact_privacy;
 mod contacts;
 mod foundation;
 mod identity;
+mod robustness;
 mod sales_forecast;
 mod sales_pipelines_deals;
 mod sales_scenarios;
