@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::records::is_record_id;
+use crate::records::{MAX_ID_BYTES, is_record_id};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
@@ -85,6 +85,9 @@ pub(crate) fn required_text(
 /// sit in a store key.
 pub(crate) fn reference_id(violations: &mut Violations, path: &str, raw: &str) {
     if !is_record_id(raw) {
-        violations.push(path, "must be an id of 1 to 64 printable characters");
+        violations.push(
+            path,
+            format!("must be an id of 1 to {MAX_ID_BYTES} printable characters"),
+        );
     }
 }
