@@ -6,65 +6,10 @@ use std::collections::BTreeSet;
 use admin_api::Role;
 use admin_api::TokenIssuer;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::documented::{METHODS, Operation, documented_operations, uri_with_ids};
 use crate::support::{SECRET, TestApp, wall_clock_seconds};
-
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-/// One operation the OpenAPI document lists, with its path parameters filled in.
-#[derive(Debug)]
-struct Operation {
-    method: String,
-    path: String,
-    uri: String,
-    /// The names of its documented query parameters.
-    query: Vec<String>,
-}
-
-async fn documented_operations(app: &TestApp) -> Vec<Operation> {
-    let reply = app.send("GET", "/api/openapi.json", None, &[], None).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let document: Value = serde_json::from_str(&reply.text).unwrap();
-    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
-    let mut operations = Vec::new();
-    for (path, item) in document["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
-            let method = method.to_uppercase();
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let query = operation["parameters"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|parameter| parameter["in"] == "query")
-                .map(|parameter| parameter["name"].as_str().unwrap().to_owned())
-                .collect();
-            operations.push(Operation {
-                method,
-                path: path.clone(),
-                uri: uri_with_ids(path, "sample-id"),
-                query,
-            });
-        }
-    }
-    operations
-}
-
-/// `/contacts/{id}/timeline` → `/contacts/sample-id/timeline` (for `id` "sample-id").
-fn uri_with_ids(path: &str, id: &str) -> String {
-    path.split('/')
-        .map(|segment| {
-            if segment.starts_with('{') {
-                id
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 #[tokio::test]
 async fn no_admin_route_answers_without_a_valid_token() {

@@ -6,6 +6,7 @@ mod behavior;
 mod contact_activity;
 mod contact_privacy;
 mod contacts;
+mod documented;
 mod foundation;
 mod identity;
 mod robustness;

@@ -11,6 +11,7 @@ use proptest::prelude::Rng;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::{Map, Value, json};
 
+use crate::documented::{Operation, openapi_document, operations};
 use crate::support::TestApp;
 
 const REQUESTS_PER_OPERATION: usize = 100;
@@ -301,85 +302,78 @@ fn path_with_ids(path: &str, fixtures: &Fixtures, generator: &mut Generator) -> 
 async fn no_generated_request_gets_a_server_error() {
     let app = TestApp::new().await;
     let mut generator = Generator::new();
-    let (_, document) = app.request("GET", "/api/openapi.json", None).await;
+    let document = openapi_document(&app).await;
     let mut sent = 0;
-    for (path, item) in document["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
-            let method = method.to_uppercase();
-            let fixtures = Fixtures::create(&app, sent).await;
-            generator.real_ids = fixtures.real_ids().map(str::to_owned).collect();
-            let query_names: Vec<&str> = operation["parameters"]
-                .as_array()
-                .map(|parameters| {
-                    parameters
-                        .iter()
-                        .filter(|p| p["in"] == "query")
-                        .filter_map(|p| p["name"].as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let content = &operation["requestBody"]["content"];
-            for _ in 0..REQUESTS_PER_OPERATION {
-                let mut uri = path_with_ids(path, &fixtures, &mut generator);
-                let mut pairs = Vec::new();
-                for name in &query_names {
-                    if generator.chance(50) {
-                        pairs.push(format!("{name}={}", generator.query_value()));
-                    }
+    for operation in operations(&document) {
+        let Operation {
+            method,
+            path,
+            query,
+            request_body: content,
+            ..
+        } = &operation;
+        let fixtures = Fixtures::create(&app, sent).await;
+        generator.real_ids = fixtures.real_ids().map(str::to_owned).collect();
+        for _ in 0..REQUESTS_PER_OPERATION {
+            let mut uri = path_with_ids(path, &fixtures, &mut generator);
+            let mut pairs = Vec::new();
+            for name in query {
+                if generator.chance(50) {
+                    pairs.push(format!("{name}={}", generator.query_value()));
                 }
-                if !pairs.is_empty() {
-                    uri = format!("{uri}?{}", pairs.join("&"));
-                }
-                let body = if let Some(schema) = content["application/json"]["schema"].as_object() {
-                    let schema = Value::Object(schema.clone());
-                    let bytes = if generator.chance(90) {
-                        generator
-                            .value(&schema, &document, 0)
-                            .to_string()
-                            .into_bytes()
-                    } else {
-                        generator
-                            .pick(&["{", "[]", "null", "\"x\""])
-                            .as_bytes()
-                            .to_vec()
-                    };
-                    Some(("application/json", bytes))
-                } else if content["text/csv"].is_object() {
-                    let row = format!("{},{}", generator.string(), generator.string());
-                    let header = generator.pick(&["email,first_name", "email,bogus", "tags,email"]);
-                    Some(("text/csv", format!("{header}\n{row}\n{row}\n").into_bytes()))
+            }
+            if !pairs.is_empty() {
+                uri = format!("{uri}?{}", pairs.join("&"));
+            }
+            let body = if let Some(schema) = content["application/json"]["schema"].as_object() {
+                let schema = Value::Object(schema.clone());
+                let bytes = if generator.chance(90) {
+                    generator
+                        .value(&schema, &document, 0)
+                        .to_string()
+                        .into_bytes()
                 } else {
-                    None
+                    generator
+                        .pick(&["{", "[]", "null", "\"x\""])
+                        .as_bytes()
+                        .to_vec()
                 };
-                let shown_body = body.as_ref().map(|(_, bytes)| {
-                    String::from_utf8_lossy(bytes)
-                        .chars()
-                        .take(400)
-                        .collect::<String>()
-                });
-                let token = app.token.clone();
-                let reply = app.send(&method, &uri, Some(&token), &[], body).await;
-                let request = format!(
-                    "{method} {} {shown_body:?}",
-                    uri.chars().take(300).collect::<String>()
-                );
+                Some(("application/json", bytes))
+            } else if content["text/csv"].is_object() {
+                let row = format!("{},{}", generator.string(), generator.string());
+                let header = generator.pick(&["email,first_name", "email,bogus", "tags,email"]);
+                Some(("text/csv", format!("{header}\n{row}\n{row}\n").into_bytes()))
+            } else {
+                None
+            };
+            let shown_body = body.as_ref().map(|(_, bytes)| {
+                String::from_utf8_lossy(bytes)
+                    .chars()
+                    .take(400)
+                    .collect::<String>()
+            });
+            let token = app.token.clone();
+            let reply = app.send(method, &uri, Some(&token), &[], body).await;
+            let request = format!(
+                "{method} {} {shown_body:?}",
+                uri.chars().take(300).collect::<String>()
+            );
+            assert!(
+                reply.status.as_u16() < 500,
+                "{request}\n→ {} {}",
+                reply.status,
+                reply.text
+            );
+            if reply.status.as_u16() >= 400 && reply.status != StatusCode::NOT_MODIFIED {
+                assert_eq!(reply.body["success"], false, "{request}\n→ {}", reply.text);
                 assert!(
-                    reply.status.as_u16() < 500,
-                    "{request}\n→ {} {}",
-                    reply.status,
+                    reply.body["error"]["code"].is_string()
+                        && reply.body["error"]["message"].is_string(),
+                    "{request}\n→ {}",
                     reply.text
                 );
-                if reply.status.as_u16() >= 400 && reply.status != StatusCode::NOT_MODIFIED {
-                    assert_eq!(reply.body["success"], false, "{request}\n→ {}", reply.text);
-                    assert!(
-                        reply.body["error"]["code"].is_string()
-                            && reply.body["error"]["message"].is_string(),
-                        "{request}\n→ {}",
-                        reply.text
-                    );
-                }
-                sent += 1;
             }
+            sent += 1;
         }
     }
     assert!(sent > 1_000, "{sent}");
