@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use crm_domain::time::Millis;
 use time::OffsetDateTime;
@@ -153,10 +152,37 @@ impl ServeArgs {
 }
 
 pub fn parse_instant(raw: &str) -> anyhow::Result<Millis> {
-    let moment = OffsetDateTime::parse(raw, &Rfc3339).with_context(|| {
-        format!("--now {raw:?} is not an RFC 3339 instant like 2026-01-31T12:00:00Z")
+    // The time crate's parse error lists its own cause again as its source, so chaining it
+    // would print the cause twice or three times; its message is enough.
+    let moment = OffsetDateTime::parse(raw, &Rfc3339).map_err(|cause| {
+        anyhow::anyhow!(
+            "--now {raw:?} is not an RFC 3339 instant like 2026-01-31T12:00:00Z: {cause}"
+        )
     })?;
     Ok(Millis(i64::try_from(
         moment.unix_timestamp_nanos() / 1_000_000,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_is_read_to_the_millisecond() {
+        assert_eq!(
+            parse_instant("2026-01-31T12:00:00.250Z").ok(),
+            Some(Millis(1_769_860_800_250))
+        );
+    }
+
+    #[test]
+    fn a_bad_instant_names_the_flag_and_the_cause_once() {
+        let Err(error) = parse_instant("2026-13-01T00:00:00Z") else {
+            panic!("a thirteenth month was accepted");
+        };
+        let shown = format!("{error:#}");
+        assert!(shown.starts_with("--now \"2026-13-01T00:00:00Z\" is not an RFC 3339"));
+        assert_eq!(shown.matches("month").count(), 1, "{shown}");
+    }
 }
