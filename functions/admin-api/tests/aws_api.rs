@@ -16,6 +16,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "api/documented.rs"]
+#[allow(dead_code)]
+mod documented;
+#[path = "api/robustness.rs"]
+mod robustness;
 #[path = "api/sales_scenarios.rs"]
 mod sales_scenarios;
 #[path = "api/scenarios.rs"]
@@ -93,4 +98,14 @@ async fn a_dynamic_segment_refreshes_its_members_on_dynamodb() {
 #[tokio::test]
 async fn deal_and_pipeline_lists_page_on_dynamodb() {
     sales_scenarios::deal_and_pipeline_lists_page(&TestApp::on_dynamodb(&endpoint()).await).await;
+}
+
+#[tokio::test]
+async fn no_generated_request_gets_a_server_error_on_dynamodb() {
+    // A quarter of the SQLite run's requests: moto answers a request in milliseconds.
+    robustness::no_generated_request_gets_a_server_error(
+        &TestApp::on_dynamodb(&endpoint()).await,
+        25,
+    )
+    .await;
 }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::documented::{METHODS, Operation, documented_operations, uri_with_ids};
+use crate::robustness;
 use crate::support::{SECRET, TestApp, wall_clock_seconds};
 
 #[tokio::test]
@@ -285,4 +286,9 @@ async fn bodies_that_are_not_json_or_too_large_or_misshapen_get_the_envelope() {
         .await;
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(too_large.body["error"]["code"], "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn no_generated_request_gets_a_server_error() {
+    robustness::no_generated_request_gets_a_server_error(&TestApp::new().await, 100).await;
 }
