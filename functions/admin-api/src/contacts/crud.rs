@@ -97,12 +97,7 @@ pub async fn list_contacts(
     let (contacts, next) = match &params.segment_id {
         // A segment's members page in membership (contact id) order; `sort` does not apply.
         Some(segment) => {
-            let members = SegmentRepo::new(state.table.clone());
-            if !is_record_id(segment) || members.get(segment).await?.is_none() {
-                return Err(ApiError::NotFound(format!("no segment {segment}")));
-            }
-            let (ids, next) = members.member_page(segment, limit, cursor).await?;
-            let contacts = state.contacts.get_many(&ids).await?;
+            let (contacts, next) = segment_member_page(&state, segment, limit, cursor).await?;
             let min = params.min_lead_score.unwrap_or(0);
             let kept = contacts
                 .into_iter()
@@ -126,6 +121,21 @@ pub async fn list_contacts(
     };
     let views = contacts.iter().map(list_view).collect();
     Ok(envelope::page(views, next.map(|cursor| cursor.0)))
+}
+
+/// A page of a segment's members, in membership (contact id) order; 404 for an unknown segment.
+pub async fn segment_member_page(
+    state: &AdminState,
+    segment: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Contact>, Option<Cursor>), ApiError> {
+    let members = SegmentRepo::new(state.table.clone());
+    if !is_record_id(segment) || members.get(segment).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no segment {segment}")));
+    }
+    let (ids, next) = members.member_page(segment, limit, cursor).await?;
+    Ok((state.contacts.get_many(&ids).await?, next))
 }
 
 fn matches_text(contact: &Contact, q: &str) -> bool {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::contacts::create;
 use crate::scenarios::{self, person_with_history};
+use crate::segment_scenarios::create_segment;
 use crate::support::{TestApp, token_for};
 
 #[tokio::test]
@@ -142,4 +143,60 @@ async fn contacts_exported_as_csv_import_back_unchanged() {
             .0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn a_segment_is_exported_file_by_file_with_its_members_only() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for email in ["a@x.io", "b@x.io", "c@x.io"] {
+        let contact = create(&app, json!({ "email": email })).await;
+        ids.push(contact["id"].as_str().unwrap().to_owned());
+    }
+    let segment = create_segment(&app, json!({"name": "Renewals", "kind": "static"})).await;
+    let segment = segment["id"].as_str().unwrap();
+    let added = app
+        .admin(
+            "POST",
+            &format!("/api/admin/crm/segments/{segment}/contacts"),
+            &json!({ "contact_ids": [ids[2], ids[1]] }),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+
+    let export = format!("/api/admin/crm/contacts/export?segment_id={segment}&limit=1");
+    let mut uri = export.clone();
+    let mut emails = Vec::new();
+    for _file in 0..3 {
+        let reply = app.send("GET", &uri, Some(&app.token), &[], None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let mut lines = reply.text.lines();
+        assert!(
+            lines.next().unwrap().starts_with("email,"),
+            "{}",
+            reply.text
+        );
+        emails.extend(lines.map(|line| line.split(',').next().unwrap().to_owned()));
+        match reply.headers.get("x-next-cursor") {
+            Some(cursor) => uri = format!("{export}&cursor={}", cursor.to_str().unwrap()),
+            None => break,
+        }
+    }
+    let mut expected = [("b@x.io", &ids[1]), ("c@x.io", &ids[2])];
+    expected.sort_by_key(|(_, id)| id.as_str());
+    let expected: Vec<&str> = expected.iter().map(|(email, _)| *email).collect();
+    assert_eq!(
+        emails, expected,
+        "the members, in membership order, one per file"
+    );
+
+    let unknown = app
+        .request(
+            "GET",
+            "/api/admin/crm/contacts/export?segment_id=nope",
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(unknown.0, StatusCode::NOT_FOUND, "{}", unknown.1);
+    assert_eq!(unknown.1["error"]["code"], "NOT_FOUND");
 }

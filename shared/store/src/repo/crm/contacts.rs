@@ -14,6 +14,7 @@
 //! Every write of a contact writes the `META` item and its `BY_CREATED` copy (and the email
 //! claim, follow-up and stage counts when they change) in one audited transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crm_domain::contacts::{Contact, Interaction, LifecycleStage};
@@ -255,8 +256,14 @@ impl ContactRepo {
                 contacts.push(decode(&item)?);
             }
         }
-        // batch_get returns items in no set order.
-        contacts.sort_by_key(|contact| ids.iter().position(|id| *id == contact.id));
+        // batch_get returns items in no set order. (A position map, not a search of `ids` per
+        // comparison: an export page asks for up to 5,000 ids.)
+        let order: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(position, id)| (id.as_str(), position))
+            .collect();
+        contacts.sort_by_key(|contact| order.get(contact.id.as_str()).copied());
         Ok(contacts)
     }
 
