@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use super::NOW;
 
-fn audited(change: &mut Change, entity: &str, id: &str) {
+/// The audit entry of a record's creation by an admin, as the API writes it.
+pub fn audited(change: &mut Change, entity: &str, id: &str) {
     let actor = Actor {
         subject: "test".to_owned(),
         role: Role::Admin,

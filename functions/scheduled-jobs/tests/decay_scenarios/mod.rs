@@ -9,19 +9,18 @@ use std::time::Duration;
 use crm_domain::contacts::interaction::{Interaction, InteractionKind};
 use crm_domain::contacts::{Contact, CustomValue, Email, LifecycleStage, VisitorLink};
 use crm_domain::engine::ScoreCause;
-use crm_domain::records::Role;
 use crm_domain::time::Millis;
 use crm_store::queue::Queue;
 use crm_store::repo::codec::decode;
-use crm_store::repo::crm::audit::Actor;
 use crm_store::repo::crm::contacts::interaction_item;
 use crm_store::repo::crm::outbox::{TransitionMessage, TransitionOutbox};
 use crm_store::repo::crm::scores::{ContactScores, Trigger};
-use crm_store::repo::crm::{AuditEntry, Change, ContactRepo, Expect, TimelineEntry, commit};
+use crm_store::repo::crm::{Change, ContactRepo, Expect, TimelineEntry, commit};
 use crm_store::sqlite::SqliteQueue;
 use crm_store::table::{Query, SortKeyCondition, Table};
 use scheduled_jobs::{Budget, JobDeps, JobKind, JobReport, JobRequest, run_job};
 
+use crate::common::crm::audited;
 use crate::common::*;
 
 /// Stores a contact (in `stage`, linked to `visitor` of site `demo` when given) with
@@ -73,22 +72,7 @@ async fn add_contact(
         };
         change.put(interaction_item(&interaction).unwrap(), Expect::Absent);
     }
-    let actor = Actor {
-        subject: "test".to_owned(),
-        role: Role::Admin,
-    };
-    change
-        .audit(&AuditEntry::new(
-            format!("audit-{id}"),
-            contact.created_at,
-            &actor,
-            "contact",
-            id,
-            "create",
-            &serde_json::Value::Null,
-            &serde_json::to_value(&contact).unwrap(),
-        ))
-        .unwrap();
+    audited(&mut change, "contact", id);
     commit(table.as_ref(), change).await.unwrap();
 }
 
