@@ -7,6 +7,7 @@ mod common;
 
 use common::{beacon, deps, messages, site, snapshot};
 use crm_domain::event::Event;
+use crm_domain::scoring::pages::MAX_COUNTED_PATH_BYTES;
 use crm_store::repo::BehaviorRepo;
 use event_scorer::process_batch;
 use serde_json::json;
@@ -96,4 +97,26 @@ async fn a_pending_item_too_large_for_one_transaction_is_rolled_up_in_parts() {
     roll_up_everything(&repo).await;
     assert_eq!(snapshot(&deps.table).await, before);
     assert_eq!(repo.top_pages(&site(), 1_000).await.unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn a_page_path_longer_than_a_store_key_is_counted_and_rolled_up() {
+    let deps = deps();
+    let repo = BehaviorRepo::new(deps.table.clone());
+    let path = format!("/{}", "a".repeat(1_500));
+    let mut envelope = beacon("m1", "alice", "s1", 0);
+    envelope.events = vec![
+        serde_json::from_value::<Event>(json!({
+            "id": "e1", "t": "page_view", "ts": envelope.received_at.0 - 100,
+            "url": format!("https://shop.example{path}"), "path": path,
+        }))
+        .unwrap(),
+    ];
+    let report = process_batch(&deps, &messages(&[envelope], 0)).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    roll_up_everything(&repo).await;
+    let pages = repo.top_pages(&site(), 10).await.unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].path, path[..MAX_COUNTED_PATH_BYTES]);
+    assert_eq!(pages[0].views, 1);
 }

@@ -6,7 +6,7 @@
 
 use super::formulas::{churn_risk, intent_signals, session_scores, visitor_scores};
 use super::observations::{Observations, error_element};
-use super::pages::intent_page_kind;
+use super::pages::{counted_path, intent_page_kind};
 use super::remembered;
 use super::{
     BehaviorTotals, FrictionKind, IntentKind, SessionState, SiteDelta, VisitorFold, VisitorProfile,
@@ -432,6 +432,7 @@ fn prop<'event>(event: &'event Event, name: &str) -> &'event str {
 }
 
 fn count_page_view(delta: &mut SiteDelta, path: &str) {
+    let path = counted_path(path);
     match delta.pages.get_mut(path) {
         Some(views) => *views += 1,
         None => {

@@ -19,6 +19,21 @@ const PAGE_EXTENSIONS: [&str; 5] = ["html", "htm", "php", "aspx", "jsp"];
 /// Longest segment looked at; longer ones are slugs of articles, not pricing pages.
 const MAX_SEGMENT_BYTES: usize = 48;
 
+/// Longest path counted as its own page in the site's page views; a longer one is counted under
+/// its first this-many bytes (cut at a character boundary). The page counter's key is the path,
+/// and a store key has a bound (DynamoDB: 1,024 bytes of sort key), while a URL may hold 2,048.
+pub const MAX_COUNTED_PATH_BYTES: usize = 512;
+
+/// The path a page view is counted under: `path` itself, or its first
+/// [`MAX_COUNTED_PATH_BYTES`] bytes.
+pub fn counted_path(path: &str) -> &str {
+    let mut end = path.len().min(MAX_COUNTED_PATH_BYTES);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
 /// The intent page kind of a path, if any. The last matching segment wins: it is the most
 /// specific (`/demo/pricing.html` is a pricing page of a site section called demo).
 pub fn intent_page_kind(path: &str) -> Option<IntentKind> {
@@ -110,5 +125,19 @@ mod tests {
         ] {
             assert_eq!(intent_page_kind(path), None, "{path}");
         }
+    }
+
+    #[test]
+    fn long_paths_are_counted_under_their_first_bytes_cut_at_a_character() {
+        assert_eq!(counted_path("/pricing"), "/pricing");
+        let exact = format!("/{}", "a".repeat(MAX_COUNTED_PATH_BYTES - 1));
+        assert_eq!(counted_path(&exact), exact);
+        let long = format!("/{}", "a".repeat(3_000));
+        assert_eq!(counted_path(&long), &long[..MAX_COUNTED_PATH_BYTES]);
+        // "ü" is two bytes: the 512th byte would split the one that straddles the bound.
+        let wide = format!("/{}", "ü".repeat(600));
+        let counted = counted_path(&wide);
+        assert_eq!(counted.len(), MAX_COUNTED_PATH_BYTES - 1);
+        assert!(wide.starts_with(counted));
     }
 }

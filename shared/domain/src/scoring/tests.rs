@@ -63,6 +63,32 @@ fn pricing_visit(id: &str, session: &str, at: i64) -> BeaconEnvelope {
 }
 
 #[test]
+fn pages_longer_than_a_counter_key_are_counted_under_their_first_bytes() {
+    let stem = format!("/{}", "a".repeat(pages::MAX_COUNTED_PATH_BYTES));
+    let visit = envelope(
+        "m1",
+        "s1",
+        T0 + 10_000,
+        events(json!([
+            page_view("e1", T0, &format!("{stem}/one")),
+            page_view("e2", T0 + 1_000, &format!("{stem}/two")),
+        ])),
+    );
+    let fold = fold_visitor(None, vec![], &[&visit], Millis(T0 + 20_000));
+    let counted: Vec<(&str, &u64)> = fold
+        .delta
+        .pages
+        .iter()
+        .map(|(path, views)| (path.as_str(), views))
+        .collect();
+    assert_eq!(counted, [(&stem[..pages::MAX_COUNTED_PATH_BYTES], &2)]);
+    assert!(
+        fold.sessions[0].pages[1].ends_with("/two"),
+        "the trail keeps whole paths"
+    );
+}
+
+#[test]
 fn a_first_visit_creates_the_visitor_and_its_session() {
     let visit = pricing_visit("m1", "s1", T0);
     let fold = fold_visitor(None, vec![], &[&visit], Millis(T0 + 200_000));

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use crm_domain::scoring::pages::counted_path;
 use crm_domain::scoring::{FrictionObservation, IntentObservation, Scores, SiteDelta, VisitorFold};
 use crm_domain::time::{MILLIS_PER_DAY, Millis};
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,12 @@ impl PendingCounters {
             *sum += change;
         }
         for (path, views) in other.pages {
-            let total = self.pages.entry(path).or_default();
+            // Folds count long paths under their first bytes; items committed before they did
+            // may hold a longer path, which as a counter key the store would refuse.
+            let total = self
+                .pages
+                .entry(counted_path(&path).to_owned())
+                .or_default();
             *total = total.saturating_add(views);
         }
         for (id, observation) in other.friction {
@@ -257,6 +263,20 @@ mod tests {
         assert_eq!(first.friction["a"].last_seen, Millis(50));
         assert_eq!(first.score_sums, [15, 1, -5, 0]);
         assert_eq!(first.counter_items(), 2 + 1 + 1 + 1);
+    }
+
+    #[test]
+    fn a_path_committed_before_folds_cut_long_paths_is_merged_under_the_cut_one() {
+        let long = format!("/{}", "a".repeat(1_500));
+        let cut = counted_path(&long).to_owned();
+        let mut older = PendingCounters::default();
+        older.pages.insert(long, 2);
+        let mut newer = PendingCounters::default();
+        newer.pages.insert(cut.clone(), 1);
+        let mut merged = PendingCounters::default();
+        merged.merge(older);
+        merged.merge(newer);
+        assert_eq!(merged.pages.into_iter().collect::<Vec<_>>(), [(cut, 3)]);
     }
 
     #[test]
