@@ -19,11 +19,13 @@ use anyhow::Context;
 
 pub use server::{Running, start};
 
-/// Human-readable logs for a terminal; `RUST_LOG` adjusts the level.
+/// Human-readable logs for a terminal, on stderr (stdout carries the banner, `token`, `dump`
+/// and the jobs' JSON reports, which scripts read); `RUST_LOG` adjusts the level.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
         .init();

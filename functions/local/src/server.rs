@@ -104,7 +104,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         }),
     ]);
-    let now_seconds = clock.now().0 / 1000;
+    // From the wall clock even under `--now`: tokens are checked against it, so one issued at a
+    // past `--now` would already have expired.
+    let now_seconds = SystemClock.now().0 / 1000;
     let admin_token = admin_api::TokenIssuer::hs256(&secrets.jwt_secret).issue(
         "local-admin",
         admin_api::Role::Admin,

@@ -58,6 +58,17 @@ fn the_admin_api_refuses_requests_without_a_valid_token() {
 }
 
 #[test]
+fn the_printed_admin_token_works_under_a_past_now() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = LocalServer::start_with(data.path(), &["--now", &time_after_days(-30)]);
+    let (status, body) = server.get_with_token(
+        "/api/admin/behavior/visitors?site=demo",
+        Some(&server.token),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
 fn malformed_beacons_get_json_errors_and_do_not_disturb_accepted_ones() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = LocalServer::start(data.path());
@@ -195,7 +206,14 @@ fn the_retention_job_removes_raw_events_once_the_site_keeps_them_no_longer() {
             .output()
             .expect("crm-local job runs");
         assert!(output.status.success(), "{output:?}");
-        let removed: u64 = String::from_utf8_lossy(&output.stdout)
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout
+                .lines()
+                .all(|line| serde_json::from_str::<Value>(line).is_ok()),
+            "stdout holds the JSON reports and nothing else (logs go to stderr):\n{stdout}"
+        );
+        let removed: u64 = stdout
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|report| report["job"] == "retention")
