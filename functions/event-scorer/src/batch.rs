@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use crm_domain::message::{BeaconEnvelope, QueueMessage};
 use crm_domain::scoring::SiteDelta;
-use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteId};
+use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
 use crm_store::clock::Clock;
 use crm_store::repo::behavior::RollUpPolicy;
 use crm_store::repo::crm::identity::IdentityRepo;
 use crm_store::repo::crm::scores::ContactScores;
 use crm_store::repo::{BehaviorRepo, SiteRepo};
-use crm_store::table::Table;
+use crm_store::table::{Table, TableError};
 
 use crate::commit::{GroupResult, commit_all};
 use crate::identity::link_identities;
@@ -161,11 +161,10 @@ async fn retention_of_groups(
         };
         let days = match days_of_site.get(site) {
             Some(days) => *days,
-            None => match sites.get(site).await {
-                Ok(stored) => {
-                    let days = stored.map_or(DEFAULT_RETENTION_DAYS, |site| site.retention_days);
-                    days_of_site.insert(site, days);
-                    days
+            None => match configured_site(sites, site).await {
+                Ok(config) => {
+                    days_of_site.insert(site, config.retention_days);
+                    config.retention_days
                 }
                 Err(error) => {
                     tracing::warn!(%site, %error, "site lookup failed");
@@ -177,6 +176,24 @@ async fn retention_of_groups(
         retained.push((index, days));
     }
     retained
+}
+
+/// The site's configuration; a site the CRM has none of (one configured at the edge only) is
+/// given the defaults, and stored, so that the retention job, which walks configured sites,
+/// sweeps its data too.
+async fn configured_site(sites: &SiteRepo, site: &SiteId) -> Result<SiteConfig, TableError> {
+    if let Some(config) = sites.get(site).await? {
+        return Ok(config);
+    }
+    let config = SiteConfig::with_defaults(site.clone());
+    if sites.create_if_missing(&config).await? {
+        tracing::warn!(%site, retention_days = config.retention_days,
+            "site not configured in the CRM: created with the default retention");
+        Ok(config)
+    } else {
+        // Created meanwhile (an admin, or another scorer): that one holds.
+        Ok(sites.get(site).await?.unwrap_or(config))
+    }
 }
 
 /// Folds every group and commits the folds together. A visitor's envelopes fold together, at

@@ -108,9 +108,16 @@ async fn a_poison_message_fails_alone() {
             body: "{\"kind\":\"beacon\",".to_owned(),
         },
     );
+    // A message of a format version this scorer does not know is not read under v1's rules.
+    let mut newer = beacon("m9", "carol", "s9", 0);
+    newer.v = 2;
+    batch.push(IncomingMessage {
+        transport_id: "newer".to_owned(),
+        body: QueueMessage::Beacon(newer).to_json(),
+    });
     let report = process_batch(&deps, &batch).await;
-    assert_eq!(report.failed, vec!["poison".to_owned()]);
-    assert_eq!(report.poison, 1);
+    assert_eq!(report.failed, vec!["poison".to_owned(), "newer".to_owned()]);
+    assert_eq!(report.poison, 2);
     assert_eq!(report.applied, 2);
 }
 

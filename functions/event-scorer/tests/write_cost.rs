@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use crm_domain::message::{BeaconEnvelope, Consent, QueueMessage, VisitorKeyKind};
-use crm_domain::site::SiteId;
+use crm_domain::site::{SiteConfig, SiteId};
 use crm_domain::time::Millis;
 use crm_store::clock::FixedClock;
 use crm_store::metered::MeteredTable;
+use crm_store::repo::SiteRepo;
 use crm_store::sqlite::SqliteTable;
 use crm_store::table::Key;
 use event_scorer::{IncomingMessage, ScorerDeps, process_batch};
@@ -109,10 +110,15 @@ fn item_kind(key: &Key) -> &'static str {
 
 #[tokio::test]
 async fn scoring_a_realistic_traffic_mix_stays_within_its_write_budget() {
-    let metered = Arc::new(MeteredTable::labelled(
-        Arc::new(SqliteTable::in_memory().expect("in-memory store")),
-        item_kind,
-    ));
+    let store = Arc::new(SqliteTable::in_memory().expect("in-memory store"));
+    // The site is configured before traffic arrives, as in production (not metered).
+    SiteRepo::new(store.clone())
+        .put(&SiteConfig::with_defaults(
+            SiteId::parse("demo").expect("site id"),
+        ))
+        .await
+        .expect("site stored");
+    let metered = Arc::new(MeteredTable::labelled(store, item_kind));
     let deps = ScorerDeps {
         table: metered.clone(),
         clock: Arc::new(FixedClock(NOW)),

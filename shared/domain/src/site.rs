@@ -80,6 +80,20 @@ fn default_session_retention_days() -> u32 {
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl SiteConfig {
+    /// A site the CRM learns of from its first beacon (configured at the edge only): named after
+    /// its id, no origins (the edge decides those), the default retention, so its data is kept
+    /// no longer than any site's until an admin sets otherwise.
+    pub fn with_defaults(id: SiteId) -> SiteConfig {
+        SiteConfig {
+            name: id.as_str().to_owned(),
+            id,
+            allowed_origins: Vec::new(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            session_retention_days: default_session_retention_days(),
+            enabled: true,
+        }
+    }
+
     /// What is wrong with the configuration, per field (empty when it is valid).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();

@@ -150,6 +150,21 @@ mod tests {
     }
 
     #[test]
+    fn a_message_of_another_format_version_is_refused() {
+        for version in [0, 2, 99] {
+            let mut beacon = beacon_json();
+            beacon["v"] = json!(version);
+            let error = QueueMessage::from_json(&beacon.to_string()).unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("version {version}")),
+                "{error}"
+            );
+        }
+        let dropped = r#"{"kind":"dropped","v":2,"id":"b","site":"demo","received_at":1,"bot_beacons":1,"bot_events":3}"#;
+        assert!(QueueMessage::from_json(dropped).is_err());
+    }
+
+    #[test]
     fn a_dropped_report_decodes() {
         let text = r#"{"kind":"dropped","v":1,"id":"b","site":"demo","received_at":1,"bot_beacons":1,"bot_events":3}"#;
         assert!(

@@ -42,8 +42,22 @@ impl QueueMessage {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The message in `body`, refused (like any message that does not parse) unless it is of
+    /// [`MESSAGE_FORMAT_VERSION`]: a message of another version would be read under rules it was
+    /// not written for, so it goes to the dead-letter queue to be redriven by a reader that
+    /// knows its version.
     pub fn from_json(body: &str) -> Result<QueueMessage, serde_json::Error> {
-        serde_json::from_str(body)
+        let message: QueueMessage = serde_json::from_str(body)?;
+        let version = match &message {
+            QueueMessage::Beacon(envelope) => envelope.v,
+            QueueMessage::Dropped(report) => report.v,
+        };
+        if version != MESSAGE_FORMAT_VERSION {
+            return Err(serde::de::Error::custom(format!(
+                "message format version {version}; this reader knows version {MESSAGE_FORMAT_VERSION}"
+            )));
+        }
+        Ok(message)
     }
 }
 
