@@ -71,11 +71,23 @@ pub fn kv_key(id: &SiteId) -> String {
     format!("site:{id}")
 }
 
+/// A site entry read and checked by crm-domain's rules (an origin with a path, or a retention
+/// out of bounds, would otherwise quietly refuse beacons or misstate the site).
+fn checked_site(entry: serde_json::Value) -> Result<SiteConfig, String> {
+    let site =
+        SiteConfig::from(serde_json::from_value::<EdgeSite>(entry).map_err(|e| e.to_string())?);
+    match site.problems().first() {
+        None => Ok(site),
+        Some((field, problem)) => Err(format!("{field}: {problem}")),
+    }
+}
+
 /// Parses one site entry (a KV value).
 pub fn parse_site(json: &str) -> Result<SiteConfig, SitesError> {
-    serde_json::from_str::<EdgeSite>(json)
-        .map(SiteConfig::from)
-        .map_err(|error| SitesError::Invalid(error.to_string()))
+    serde_json::from_str(json)
+        .map_err(|error| error.to_string())
+        .and_then(checked_site)
+        .map_err(SitesError::Invalid)
 }
 
 /// The sites of the `CRM_SITES` variable, by id.
@@ -94,12 +106,7 @@ impl SiteDirectory {
             serde_json::from_str(json).map_err(|error| SitesError::NotAList(error.to_string()))?;
         let mut sites = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.into_iter().enumerate() {
-            let site: SiteConfig = serde_json::from_value::<EdgeSite>(entry)
-                .map_err(|error| SitesError::Entry {
-                    index,
-                    reason: error.to_string(),
-                })?
-                .into();
+            let site = checked_site(entry).map_err(|reason| SitesError::Entry { index, reason })?;
             if sites.contains_key(&site.id) {
                 return Err(SitesError::Duplicate(site.id));
             }
@@ -159,6 +166,13 @@ mod tests {
         assert!(matches!(bad_id, Err(SitesError::Entry { index: 0, .. })));
         let typo = SiteDirectory::parse(Some(r#"[{"id": "a", "allowed_origin": []}]"#));
         assert!(matches!(typo, Err(SitesError::Entry { .. })));
+        let with_path = r#"[{"id": "a", "allowed_origins": ["https://a.example/shop"]}]"#;
+        let Err(SitesError::Entry { reason, .. }) = SiteDirectory::parse(Some(with_path)) else {
+            panic!("an origin with a path was accepted");
+        };
+        assert!(reason.starts_with("allowed_origins: "), "{reason}");
+        let kv_entry = r#"{"id": "a", "allowed_origins": ["https://a.example/shop"]}"#;
+        assert!(matches!(parse_site(kv_entry), Err(SitesError::Invalid(_))));
         let twice = SiteDirectory::parse(Some(r#"[{"id": "a"}, {"id": "a"}]"#));
         assert_eq!(twice, Err(SitesError::Duplicate(id("a"))));
         assert!(matches!(

@@ -114,17 +114,13 @@ impl SiteConfig {
             ));
         }
         for origin in &self.allowed_origins {
-            let valid = origin == "*"
-                || ((origin.starts_with("https://") || origin.starts_with("http://"))
-                    && !origin.contains(char::is_whitespace)
-                    && origin
-                        .split("//")
-                        .nth(1)
-                        .is_some_and(|host| !host.is_empty()));
-            if !valid {
+            if origin != "*" && !is_web_origin(origin) {
                 problems.push((
                     "allowed_origins",
-                    format!("{origin:?} is neither \"*\" nor an http(s) origin"),
+                    format!(
+                        "{origin:?} is neither \"*\" nor an http(s) origin (scheme, host and \
+                         optional port, no path)"
+                    ),
                 ));
             }
         }
@@ -145,6 +141,22 @@ impl SiteConfig {
             None => false,
         }
     }
+}
+
+/// `http(s)://host[:port]`, with at most a trailing `/`: what a browser sends as `Origin`. An
+/// entry with a path could never match one, and would silently refuse every beacon.
+fn is_web_origin(origin: &str) -> bool {
+    let Some(authority) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    !authority.is_empty()
+        && !authority.contains(|character: char| {
+            character.is_whitespace() || matches!(character, '/' | '?' | '#' | '@')
+        })
 }
 
 #[cfg(test)]
@@ -192,6 +204,33 @@ mod tests {
                 ["session_retention_days"],
                 "{days}"
             );
+        }
+    }
+
+    #[test]
+    fn an_allowed_origin_is_scheme_host_and_port_only() {
+        let with = |origin: &str| SiteConfig {
+            allowed_origins: vec![origin.to_owned()],
+            ..site()
+        };
+        for origin in [
+            "*",
+            "https://shop.example",
+            "https://shop.example/",
+            "http://localhost:8080",
+        ] {
+            assert!(with(origin).problems().is_empty(), "{origin}");
+        }
+        for origin in [
+            "https://shop.example/path",
+            "https://shop.example?x=1",
+            "https://user@shop.example",
+            "https://",
+            "ftp://shop.example",
+            "shop.example",
+            "https://shop .example",
+        ] {
+            assert_eq!(with(origin).problems().len(), 1, "{origin}");
         }
     }
 }
