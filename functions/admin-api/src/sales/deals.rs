@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::response::Response;
 use crm_domain::deals::{DealStatus, Pipeline};
-use crm_domain::records::{Action, Resource};
+use crm_domain::records::{Action, Resource, is_record_id};
 use crm_store::repo::crm::deals::{DealFilter, DealRepo, StoredDeal};
 use crm_store::repo::crm::pipelines::PipelineRepo;
 use crm_store::table::Cursor;
@@ -58,6 +58,18 @@ pub async fn list_deals(
                 .ok_or_else(|| ApiError::validation("status", "must be open, won or lost"))?,
         ),
     };
+    let pipelines = pipelines_by_id(&state).await?;
+    if let Some(pipeline) = params
+        .pipeline_id
+        .as_deref()
+        .filter(|id| !pipelines.contains_key(*id))
+    {
+        return Err(ApiError::NotFound(format!("no pipeline {pipeline}")));
+    }
+    // Deals of a deleted contact stay listable by its id; one no contact can have is not.
+    if let Some(contact) = params.contact_id.as_deref().filter(|id| !is_record_id(id)) {
+        return Err(ApiError::NotFound(format!("no contact {contact}")));
+    }
     let filter = DealFilter {
         pipeline_id: params.pipeline_id,
         stage_id: params.stage_id,
@@ -68,7 +80,6 @@ pub async fn list_deals(
     let (deals, next) = DealRepo::new(state.table.clone())
         .list(&filter, limit, params.cursor.map(Cursor))
         .await?;
-    let pipelines = pipelines_by_id(&state).await?;
     let now = state.clock.now();
     let views: Vec<DealView> = deals
         .iter()

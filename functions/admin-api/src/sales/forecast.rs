@@ -61,16 +61,23 @@ pub async fn deal_forecast(
         (_, owner) => owner,
     };
     let period = period(params.from.as_deref(), params.to.as_deref())?;
-    let deals = DealRepo::new(state.table.clone())
-        .aggregate_source(params.pipeline_id.as_deref(), owner_id.as_deref())
-        .await
-        .map_err(aggregate_error)?;
     let pipelines: Vec<_> = PipelineRepo::new(state.table.clone())
         .list()
         .await?
         .into_iter()
         .map(|stored| stored.record.pipeline)
         .collect();
+    if let Some(pipeline) = params
+        .pipeline_id
+        .as_deref()
+        .filter(|id| !pipelines.iter().any(|pipeline| pipeline.id == *id))
+    {
+        return Err(ApiError::NotFound(format!("no pipeline {pipeline}")));
+    }
+    let deals = DealRepo::new(state.table.clone())
+        .aggregate_source(params.pipeline_id.as_deref(), owner_id.as_deref())
+        .await
+        .map_err(aggregate_error)?;
     let query = ForecastQuery {
         period,
         pipeline_id: params.pipeline_id.as_deref(),

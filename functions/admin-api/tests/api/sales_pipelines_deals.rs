@@ -279,3 +279,23 @@ async fn roles_decide_who_reads_writes_and_deletes_deals() {
 async fn deal_lists_filter_and_page_across_cursors() {
     sales_scenarios::deal_and_pipeline_lists_page(&TestApp::new().await).await;
 }
+
+#[tokio::test]
+async fn filters_naming_a_pipeline_or_contact_no_record_has_are_not_found() {
+    let app = TestApp::new().await;
+    for uri in [
+        "/api/admin/crm/deals?pipeline_id=nope",
+        "/api/admin/crm/deals?pipeline_id=a%23b",
+        "/api/admin/crm/deals?contact_id=a%23b",
+        "/api/admin/crm/deals/forecast?from=2025-11-01&to=2025-11-30&pipeline_id=nope",
+        "/api/admin/crm/analytics/pipeline?pipeline_id=nope",
+    ] {
+        let (status, body) = app.get(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert_eq!(body["error"]["code"], "NOT_FOUND", "{uri}");
+    }
+    // A contact id any contact could have lists that contact's deals, even after it was deleted.
+    let (status, body) = app.get("/api/admin/crm/deals?contact_id=gone").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"], json!([]));
+}
