@@ -179,7 +179,7 @@ fn rejection(error: &IngestError) -> Response {
         .into_response()
 }
 
-fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     (status, axum::Json(body)).into_response()
 }

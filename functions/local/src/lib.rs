@@ -10,6 +10,7 @@ pub mod cli;
 mod dump;
 mod ingest;
 mod jobs;
+mod off_route;
 mod scorer_loop;
 mod secrets;
 mod server;

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::cli::Config;
 use crate::ingest::{self, IngestState};
 use crate::secrets::Secrets;
-use crate::{backend, jobs, scorer_loop, transitions};
+use crate::{backend, jobs, off_route, scorer_loop, transitions};
 
 const DEMO_SITE: &str = "demo";
 
@@ -72,7 +72,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             post(ingest::receive_beacon).options(ingest::preflight),
         )
         .with_state(ingest_state);
-    let app = admin.merge(ingest_routes).merge(crate::assets::routes());
+    let own_routes = off_route::with_json_errors(ingest_routes.merge(crate::assets::routes()));
+    let app = admin.merge(own_routes).fallback(off_route::no_route);
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -58,6 +58,20 @@ fn the_admin_api_refuses_requests_without_a_valid_token() {
 }
 
 #[test]
+fn off_route_requests_get_json_errors_like_the_edge_workers() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = LocalServer::start(data.path());
+    let (status, body) = server.get_with_token("/e", None);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (405, &json!("method_not_allowed"))
+    );
+    let (status, body) = server.get_with_token("/no-such-page", None);
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+    assert_eq!(body["error"]["message"], "no route /no-such-page");
+}
+
+#[test]
 fn the_printed_admin_token_works_under_a_past_now() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = LocalServer::start_with(data.path(), &["--now", &time_after_days(-30)]);
