@@ -8,8 +8,10 @@
 //! ```
 //!
 //! The variable is parsed once per isolate. A KV entry is stored under [`kv_key`] (`site:shop`).
-//! A site in the variable wins over the same id in KV. Which origins a site allows and what
-//! "disabled" means are decided by crm-domain ([`SiteConfig`]); this module only reads them.
+//! A site in the variable wins over the same id in KV. What a valid site is, which origins it
+//! allows and what "disabled" means are decided by crm-domain ([`SiteConfig`]); this module
+//! reads the entries and applies those rules. (The CRM's own site record is another object:
+//! docs/edge.md.)
 
 use std::collections::HashMap;
 
