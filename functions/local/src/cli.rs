@@ -110,11 +110,15 @@ pub enum JobName {
     Segments,
 }
 
+/// The roles, spelt with hyphens as flags are; the API's spelling (`sales_manager`) works too.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
     Admin,
+    #[value(alias = "sales_manager")]
     SalesManager,
+    #[value(alias = "sales_rep")]
     SalesRep,
+    #[value(alias = "customer_success")]
     CustomerSuccess,
 }
 
@@ -184,5 +188,21 @@ mod tests {
         let shown = format!("{error:#}");
         assert!(shown.starts_with("--now \"2026-13-01T00:00:00Z\" is not an RFC 3339"));
         assert_eq!(shown.matches("month").count(), 1, "{shown}");
+    }
+
+    #[test]
+    fn a_role_is_taken_in_either_spelling() {
+        use clap::Parser;
+        for spelling in ["sales-manager", "sales_manager"] {
+            let cli = Cli::try_parse_from(["crm-local", "token", "--role", spelling]);
+            let Ok(Cli {
+                command: Some(Command::Token(args)),
+                ..
+            }) = cli
+            else {
+                panic!("--role {spelling} was refused");
+            };
+            assert!(matches!(args.role, RoleArg::SalesManager));
+        }
     }
 }
