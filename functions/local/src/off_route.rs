@@ -3,13 +3,14 @@
 //! answers, instead of axum's empty 404 and 405. The admin API answers its own in its envelope.
 
 use axum::Router;
+use axum::http::header::ALLOW;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::map_response;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::ingest::error_body;
 
-/// `routes` with JSON 405s, and a JSON 404 for any path no route of the app has.
+/// `routes`, answering a method they do not take with a JSON 405.
 pub fn with_json_errors(routes: Router) -> Router {
     routes.layer(map_response(method_not_allowed_as_json))
 }
@@ -34,10 +35,8 @@ async fn method_not_allowed_as_json(response: Response) -> Response {
         "method_not_allowed",
         "this method is not allowed here",
     );
-    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
-        answer
-            .headers_mut()
-            .insert(axum::http::header::ALLOW, allow.clone());
+    if let Some(allow) = response.headers().get(ALLOW) {
+        answer.headers_mut().insert(ALLOW, allow.clone());
     }
-    answer.into_response()
+    answer
 }
