@@ -56,14 +56,14 @@ fn default_retention() -> u32 {
 
 impl From<EdgeSite> for SiteConfig {
     fn from(site: EdgeSite) -> SiteConfig {
+        // The edge keeps no sessions: their retention stays the default; the CRM's record sets it.
+        let defaults = SiteConfig::with_defaults(site.id);
         SiteConfig {
-            name: site.name.unwrap_or_else(|| site.id.to_string()),
-            id: site.id,
+            name: site.name.unwrap_or_else(|| defaults.name.clone()),
             allowed_origins: site.allowed_origins,
             retention_days: site.retention_days,
-            // The edge keeps no sessions; the CRM's site record sets this.
-            session_retention_days: crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS,
             enabled: site.enabled,
+            ..defaults
         }
     }
 }

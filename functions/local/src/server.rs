@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::post;
-use crm_domain::site::{DEFAULT_RETENTION_DAYS, SiteConfig, SiteId};
+use crm_domain::site::{SiteConfig, SiteId};
 use crm_store::clock::{Clock, FixedClock, SystemClock};
 use crm_store::repo::SiteRepo;
 use event_scorer::ScorerDeps;
@@ -41,12 +41,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     let sites = SiteRepo::new(table.clone());
     let demo = SiteConfig {
-        id: SiteId::parse(DEMO_SITE)?,
         name: "Demo shop".to_owned(),
         allowed_origins: vec!["*".to_owned()],
-        retention_days: DEFAULT_RETENTION_DAYS,
-        session_retention_days: crm_domain::retention::DEFAULT_SESSION_RETENTION_DAYS,
-        enabled: true,
+        ..SiteConfig::with_defaults(SiteId::parse(DEMO_SITE)?)
     };
     sites
         .create_if_missing(&demo)
