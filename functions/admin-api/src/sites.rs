@@ -155,19 +155,30 @@ pub async fn create_site(
         enabled: input.enabled,
     })?;
     let now = state.clock.now();
+    // A deleted site's id may be taken again: the new site replaces the tombstone, and the data
+    // its visitors left that retention has not swept yet belongs to the new site.
+    let tombstone = state
+        .sites
+        .get_stored(&config.id)
+        .await?
+        .filter(StoredSite::is_deleted);
     let stored = StoredSite {
         config,
-        version: 1,
+        version: tombstone.as_ref().map_or(1, |deleted| deleted.version + 1),
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
+    let expect = tombstone
+        .as_ref()
+        .map_or(Expect::Absent, |deleted| Expect::Version(deleted.version));
     let mut change = Change::new();
-    let record = change.put(stored.item()?, Expect::Absent);
+    let record = change.put(stored.item()?, expect);
     change.audit(&site_audit(
         &caller,
         &stored,
         "create",
-        None,
+        tombstone.as_ref(),
         Some(&stored),
         now,
     ))?;
@@ -237,7 +248,8 @@ pub async fn patch_site(
 #[utoipa::path(delete, path = "/sites/{id}", tag = "sites",
     params(("id" = String, Path, description = "site id"),
            ("If-Match" = Option<String>, Header, description = "ETag last read; 412 when stale")),
-    responses((status = 200, description = "deleted", body = crate::openapi::Envelope),
+    responses((status = 200, description = "deleted: gone from every route, its beacons dropped; \
+the next retention run deletes its raw events and anonymizes its sessions", body = crate::openapi::Envelope),
               (status = "4XX", description = "error", body = crate::openapi::ErrorEnvelope)))]
 pub async fn delete_site(
     State(state): State<AdminState>,
@@ -250,7 +262,10 @@ pub async fn delete_site(
     if_match.check(stored.version)?;
     let now = state.clock.now();
     let mut change = Change::new();
-    let record = change.delete(stored.key(), Expect::Version(stored.version));
+    let record = change.put(
+        stored.tombstone(now).item()?,
+        Expect::Version(stored.version),
+    );
     change.audit(&site_audit(
         &caller,
         &stored,
@@ -299,6 +314,7 @@ async fn update(
             now
         },
         updated_at: now,
+        deleted_at: None,
     };
     let mut change = Change::new();
     let record = change.put(updated.item()?, Expect::Version(current.version));
@@ -317,10 +333,16 @@ async fn update(
     ))
 }
 
+/// A live site; a deleted one is not found.
 async fn load(state: &AdminState, raw: &str) -> Result<StoredSite, ApiError> {
     let missing = || ApiError::NotFound(format!("no site {raw}"));
     let id = SiteId::parse(raw).map_err(|_| missing())?;
-    state.sites.get_stored(&id).await?.ok_or_else(missing)
+    state
+        .sites
+        .get_stored(&id)
+        .await?
+        .filter(|stored| !stored.is_deleted())
+        .ok_or_else(missing)
 }
 
 fn validated(config: SiteConfig) -> Result<SiteConfig, ApiError> {

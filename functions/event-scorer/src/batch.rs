@@ -45,6 +45,8 @@ pub struct BatchReport {
     pub applied: usize,
     pub duplicates: usize,
     pub poison: usize,
+    /// Beacons of a deleted site: acknowledged, not stored.
+    pub of_deleted_sites: usize,
 }
 
 pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> BatchReport {
@@ -71,6 +73,7 @@ pub async fn process_batch(deps: &ScorerDeps, messages: &[IncomingMessage]) -> B
         applied = report.applied,
         duplicates = report.duplicates,
         poison = report.poison,
+        of_deleted_sites = report.of_deleted_sites,
         failed = report.failed.len(),
         "batch processed"
     );
@@ -147,13 +150,14 @@ async fn group_by_visitor(
 }
 
 /// Each group's site retention, as (group position, days); a group whose site cannot be read
-/// is reported failed and left out.
+/// is reported failed and left out, and one whose site was deleted is dropped.
 async fn retention_of_groups(
     sites: &SiteRepo,
     groups: &[VisitorGroup],
     report: &mut BatchReport,
 ) -> Vec<(usize, u32)> {
-    let mut days_of_site: HashMap<&SiteId, u32> = HashMap::new();
+    // Per site: its retention in days, or `None` once deleted.
+    let mut days_of_site: HashMap<&SiteId, Option<u32>> = HashMap::new();
     let mut retained = Vec::with_capacity(groups.len());
     for (index, group) in groups.iter().enumerate() {
         let Some(site) = group.site() else {
@@ -163,8 +167,9 @@ async fn retention_of_groups(
             Some(days) => *days,
             None => match configured_site(sites, site).await {
                 Ok(config) => {
-                    days_of_site.insert(site, config.retention_days);
-                    config.retention_days
+                    let days = config.map(|config| config.retention_days);
+                    days_of_site.insert(site, days);
+                    days
                 }
                 Err(error) => {
                     tracing::warn!(%site, %error, "site lookup failed");
@@ -173,26 +178,36 @@ async fn retention_of_groups(
                 }
             },
         };
-        retained.push((index, days));
+        match days {
+            Some(days) => retained.push((index, days)),
+            None => {
+                // The edge may still send them until its own list of sites is changed too.
+                tracing::warn!(%site, beacons = group.members.len(), "beacons of a deleted site dropped");
+                report.of_deleted_sites += group.members.len();
+            }
+        }
     }
     retained
 }
 
-/// The site's configuration; a site the CRM has none of (one configured at the edge only) is
-/// given the defaults, and stored, so that the retention job, which walks configured sites,
-/// sweeps its data too.
-async fn configured_site(sites: &SiteRepo, site: &SiteId) -> Result<SiteConfig, TableError> {
-    if let Some(config) = sites.get(site).await? {
-        return Ok(config);
+/// The site's configuration, `None` if an admin deleted the site. A site the CRM has no record
+/// of (one configured at the edge only) is given the defaults, and stored, so that the retention
+/// job, which walks the CRM's sites, sweeps its data too.
+async fn configured_site(
+    sites: &SiteRepo,
+    site: &SiteId,
+) -> Result<Option<SiteConfig>, TableError> {
+    if let Some(stored) = sites.get_stored(site).await? {
+        return Ok((!stored.is_deleted()).then_some(stored.config));
     }
     let config = SiteConfig::with_defaults(site.clone());
     if sites.create_if_missing(&config).await? {
         tracing::warn!(%site, retention_days = config.retention_days,
             "site not configured in the CRM: created with the default retention");
-        Ok(config)
+        Ok(Some(config))
     } else {
-        // Created meanwhile (an admin, or another scorer): that one holds.
-        Ok(sites.get(site).await?.unwrap_or(config))
+        // Created (or deleted) meanwhile, by an admin or another scorer: that record holds.
+        Ok(sites.get(site).await?)
     }
 }
 

@@ -22,7 +22,9 @@
 //!    at most 25 keys. Then it reads the visitor's sessions (`S#…`) and anonymizes each one
 //!    whose last activity is older than `session_retention_days`: one transaction puts the
 //!    anonymized copy (`SITE#{site}#ANON_SESSIONS` / `{day}#{random id}`: aggregates only) and
-//!    deletes the original, on condition that it is unchanged since it was read.
+//!    deletes the original, on condition that it is unchanged since it was read. A deleted
+//!    site (its record kept as a tombstone) is swept too, as if both retentions were zero days
+//!    (`RetentionPolicy::after_site_deletion`): every raw event goes, every session is anonymized.
 //! 2. **Contacts.** Every contact through the creation-order index (GSI1 `CONTACTS#CREATED`);
 //!    for each, the timeline entries older than the score-change retention (sort keys between
 //!    `T#` and `T#{cutoff}`) are read and those of kind `score_change` deleted. The contact
@@ -192,8 +194,10 @@ async fn sweep_sites(run: &mut Run<'_>) -> Result<Flow, JobError> {
     {
         None => (0, None),
         Some((saved, position)) => {
-            let index = sites.partition_point(|site| site.id < *saved);
-            let same_site = sites.get(index).is_some_and(|site| site.id == *saved);
+            let index = sites.partition_point(|site| site.config.id < *saved);
+            let same_site = sites
+                .get(index)
+                .is_some_and(|site| site.config.id == *saved);
             (index, position.cursor.clone().filter(|_| same_site))
         }
     };
@@ -203,7 +207,12 @@ async fn sweep_sites(run: &mut Run<'_>) -> Result<Flow, JobError> {
             return Ok(Flow::Stop);
         }
         run.report.sites_visited += 1;
-        let policy = RetentionPolicy::for_site(site);
+        let policy = if site.is_deleted() {
+            RetentionPolicy::after_site_deletion()
+        } else {
+            RetentionPolicy::for_site(&site.config)
+        };
+        let site = &site.config;
         loop {
             if run.remaining == 0 {
                 return Ok(Flow::Stop);
@@ -244,7 +253,7 @@ async fn sweep_sites(run: &mut Run<'_>) -> Result<Flow, JobError> {
             run.state.position = Some(match (site_done, sites.get(index)) {
                 (false, _) => run.position(Phase::Sites, Some(site.id.clone()), cursor.clone()),
                 (true, Some(next_site)) => {
-                    run.position(Phase::Sites, Some(next_site.id.clone()), None)
+                    run.position(Phase::Sites, Some(next_site.config.id.clone()), None)
                 }
                 (true, None) => run.position(Phase::Contacts, None, None),
             });

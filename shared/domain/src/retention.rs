@@ -52,6 +52,16 @@ impl RetentionPolicy {
         }
     }
 
+    /// The policy of a deleted site: what its visitors left is due at once (raw events
+    /// deleted, sessions anonymized), as deleting the site ended the purpose it was kept for.
+    pub fn after_site_deletion() -> RetentionPolicy {
+        RetentionPolicy {
+            raw_events_days: 0,
+            sessions_days: 0,
+            ..RetentionPolicy::default()
+        }
+    }
+
     /// Whether a session is due for anonymization as of `now`.
     pub fn session_is_due(&self, session: &SessionState, now: Millis) -> bool {
         is_due(session.last_seen, self.sessions_days, now)
@@ -177,6 +187,18 @@ mod tests {
         };
         let policy = RetentionPolicy::for_site(&site);
         assert_eq!((policy.raw_events_days, policy.sessions_days), (30, 60));
+        assert_eq!(
+            policy.score_changes_days,
+            DEFAULT_SCORE_CHANGE_RETENTION_DAYS
+        );
+    }
+
+    #[test]
+    fn after_a_site_is_deleted_everything_before_now_is_due_but_score_changes_keep_theirs() {
+        let policy = RetentionPolicy::after_site_deletion();
+        assert!(policy.session_is_due(&session(0, 0), Millis(NOW.0 + 60_001)));
+        assert!(!policy.session_is_due(&session(0, 0), Millis(NOW.0 + 60_000)));
+        assert!(is_due(Millis(NOW.0 - 1), policy.raw_events_days, NOW));
         assert_eq!(
             policy.score_changes_days,
             DEFAULT_SCORE_CHANGE_RETENTION_DAYS

@@ -103,6 +103,56 @@ async fn a_site_is_created_read_updated_and_deleted_with_versions() {
 }
 
 #[tokio::test]
+async fn a_deleted_site_is_gone_from_every_route_and_its_id_may_be_taken_again() {
+    let app = TestApp::new().await;
+    let site = json!({"id": "shop", "name": "Shop", "allowed_origins": ["https://shop.example"]});
+    let created = app.admin("POST", "/api/admin/sites", &site).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = app.token.clone();
+    let deleted = app
+        .send("DELETE", "/api/admin/sites/shop", Some(&token), &[], None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+
+    let (_, list) = app.get("/api/admin/sites").await;
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|site| site["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"shop"), "{ids:?}");
+    for (method, uri) in [
+        ("DELETE", "/api/admin/sites/shop"),
+        ("PATCH", "/api/admin/sites/shop"),
+        ("GET", "/api/admin/behavior/dashboard?site=shop"),
+    ] {
+        let body = (method == "PATCH").then(|| ("application/json", b"{}".to_vec()));
+        let answer = app.send(method, uri, Some(&token), &[], body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{method} {uri}: {}",
+            answer.text
+        );
+    }
+
+    let again = app
+        .admin(
+            "POST",
+            "/api/admin/sites",
+            &json!({"id": "shop", "name": "Shop again"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.etag(), "\"v3\"", "after v1 and the deletion's v2");
+    let (status, read) = app.get("/api/admin/sites/shop").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["data"]["name"], "Shop again");
+    assert_eq!(read["data"]["allowed_origins"], json!([]));
+}
+
+#[tokio::test]
 async fn invalid_sites_list_every_problem_by_field() {
     let app = TestApp::new().await;
     let reply = app

@@ -121,6 +121,31 @@ async fn a_site_with_a_shorter_session_retention_anonymizes_sooner() {
 }
 
 #[tokio::test]
+async fn a_deleted_sites_raw_events_go_and_its_sessions_are_anonymized_on_the_next_run() {
+    let table = sqlite();
+    for site in ["gone", "kept"] {
+        add_site(&table, site, RAW_DAYS).await;
+        record_visit(&table, site, RAW_DAYS, "ann", HOUR).await;
+    }
+    let sites = SiteRepo::new(table.clone());
+    let live = sites.get_stored(&site_id("gone")).await.unwrap().unwrap();
+    table
+        .put(live.tombstone(NOW).item().unwrap(), None)
+        .await
+        .unwrap();
+
+    let report = retention(&deps_at(table.clone(), NOW), None).await;
+
+    assert_eq!(report.sites_visited, 2, "{report:?}");
+    assert!(raw_event_ages(&table, "gone", "ann").await.is_empty());
+    assert!(sessions(&table, "gone", "ann").await.is_empty());
+    assert_eq!(anonymized(&table, "gone").await.len(), 1);
+    assert_eq!(raw_event_ages(&table, "kept", "ann").await, vec![HOUR]);
+    assert_eq!(sessions(&table, "kept", "ann").await.len(), 1);
+    assert!(anonymized(&table, "kept").await.is_empty());
+}
+
+#[tokio::test]
 async fn score_changes_older_than_two_years_go_and_nothing_else_of_the_contact_or_deals_changes() {
     let table = sqlite();
     add_contact(&table, "c1", "Acme", 40).await;

@@ -11,6 +11,8 @@ pub const SESSION_SK_PREFIX: &str = "S#";
 pub const RAW_EVENTS_SK_PREFIX: &str = "E#";
 pub const SITE_CONFIG_SK: &str = "CONFIG";
 pub const SITES_INDEX_PK: &str = "SITES";
+/// Deleted sites, which the retention job still sweeps (see `SiteRepo`).
+pub const DELETED_SITES_INDEX_PK: &str = "SITES#DELETED";
 pub const SESSION_INDEX_SK: &str = "SESSION";
 pub const IDENTIFY_PENDING_INDEX_PK: &str = "IDENTIFY#PENDING";
 pub const JOB_STATE_SK: &str = "STATE";

@@ -3,6 +3,12 @@
 //! The item's `data` is the [`SiteConfig`] every ingest host reads; the admin API's bookkeeping
 //! (`version`, `created_at`, `updated_at`) sits in attributes beside it, so readers of the config
 //! are unaffected. Sites written by `put` (seeding, crm-local) have version 0 until first edited.
+//!
+//! # Deleted sites
+//! Deleting a site keeps its item as a tombstone (`deleted_at`), listed in its own index
+//! partition ([`keys::DELETED_SITES_INDEX_PK`]): the site's visitors' data outlives the record,
+//! and the retention job, which finds a site's data through the site's id, must go on sweeping
+//! it. Readers of the config ([`SiteRepo::get`]) see no site; [`SiteRepo::list`] gives both.
 
 use std::sync::Arc;
 
@@ -17,6 +23,7 @@ use crate::table::{
 
 const CREATED_AT_ATTR: &str = "created_at";
 const UPDATED_AT_ATTR: &str = "updated_at";
+const DELETED_AT_ATTR: &str = "deleted_at";
 
 #[derive(Clone)]
 pub struct SiteRepo {
@@ -30,6 +37,8 @@ pub struct StoredSite {
     pub version: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// When an admin deleted the site; `None` while it is live.
+    pub deleted_at: Option<Millis>,
 }
 
 impl StoredSite {
@@ -39,15 +48,36 @@ impl StoredSite {
             version: version(item),
             created_at: Millis(item.get_i64(CREATED_AT_ATTR).unwrap_or(0)),
             updated_at: Millis(item.get_i64(UPDATED_AT_ATTR).unwrap_or(0)),
+            deleted_at: item.get_i64(DELETED_AT_ATTR).map(Millis),
         })
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// What deleting the site at `now` stores in its place: the next version, marked deleted.
+    pub fn tombstone(&self, now: Millis) -> StoredSite {
+        StoredSite {
+            version: self.version + 1,
+            updated_at: now,
+            deleted_at: Some(now),
+            ..self.clone()
+        }
     }
 
     /// The item to write (in an audited [`crate::repo::crm::Change`]).
     pub fn item(&self) -> Result<Item, TableError> {
-        Ok(site_item(&self.config)?
+        let item = Item::new(self.key())
+            .with(DATA_ATTR, encode(&self.config)?)
             .with(VERSION_ATTR, Value::N(self.version))
             .with(CREATED_AT_ATTR, Value::N(self.created_at.0))
-            .with(UPDATED_AT_ATTR, Value::N(self.updated_at.0)))
+            .with(UPDATED_AT_ATTR, Value::N(self.updated_at.0));
+        Ok(match self.deleted_at {
+            None => with_index_entry(item, keys::SITES_INDEX_PK, &self.config.id),
+            Some(at) => with_index_entry(item, keys::DELETED_SITES_INDEX_PK, &self.config.id)
+                .with(DELETED_AT_ATTR, Value::N(at.0)),
+        })
     }
 
     pub fn key(&self) -> Key {
@@ -60,13 +90,16 @@ impl SiteRepo {
         SiteRepo { table }
     }
 
+    /// The site's configuration; `None` for a site that does not exist or was deleted.
     pub async fn get(&self, site: &SiteId) -> Result<Option<SiteConfig>, TableError> {
-        match self.table.get(&keys::site_config(site)).await? {
-            Some(item) => decode(&item).map(Some),
-            None => Ok(None),
-        }
+        Ok(self
+            .get_stored(site)
+            .await?
+            .filter(|stored| !stored.is_deleted())
+            .map(|stored| stored.config))
     }
 
+    /// The site with its bookkeeping, deleted or not.
     pub async fn get_stored(&self, site: &SiteId) -> Result<Option<StoredSite>, TableError> {
         match self.table.get(&keys::site_config(site)).await? {
             Some(item) => StoredSite::from_item(&item).map(Some),
@@ -78,7 +111,8 @@ impl SiteRepo {
         self.table.put(site_item(site)?, None).await
     }
 
-    /// Creates the site unless one with that id exists; returns whether it was created.
+    /// Creates the site unless one with that id exists, deleted or not; returns whether it was
+    /// created.
     pub async fn create_if_missing(&self, site: &SiteConfig) -> Result<bool, TableError> {
         match self
             .table
@@ -91,23 +125,37 @@ impl SiteRepo {
         }
     }
 
-    /// Every site, in id order (sites are few: one index partition holds them all).
-    pub async fn list(&self) -> Result<Vec<SiteConfig>, TableError> {
+    /// Every site, live and deleted, in id order (sites are few: two index partitions hold
+    /// them all).
+    pub async fn list(&self) -> Result<Vec<StoredSite>, TableError> {
         let mut sites = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (page, next) = self.list_page(100, cursor).await?;
-            sites.extend(page.into_iter().map(|stored| stored.config));
-            match next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(sites),
+        for partition in [keys::SITES_INDEX_PK, keys::DELETED_SITES_INDEX_PK] {
+            let mut cursor = None;
+            loop {
+                let (page, next) = self.index_page(partition, 100, cursor).await?;
+                sites.extend(page);
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
             }
         }
+        sites.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+        Ok(sites)
     }
 
-    /// One page of sites in id order.
+    /// One page of the live sites in id order.
     pub async fn list_page(
         &self,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<StoredSite>, Option<Cursor>), TableError> {
+        self.index_page(keys::SITES_INDEX_PK, limit, cursor).await
+    }
+
+    async fn index_page(
+        &self,
+        partition: &str,
         limit: usize,
         cursor: Option<Cursor>,
     ) -> Result<(Vec<StoredSite>, Option<Cursor>), TableError> {
@@ -115,7 +163,7 @@ impl SiteRepo {
             .table
             .query(Query {
                 index: Some(Index::Gsi1),
-                pk: keys::SITES_INDEX_PK.to_owned(),
+                pk: partition.to_owned(),
                 sk: SortKeyCondition::Any,
                 forward: true,
                 limit,
@@ -132,8 +180,14 @@ impl SiteRepo {
 }
 
 fn site_item(site: &SiteConfig) -> Result<Item, TableError> {
-    Ok(Item::new(keys::site_config(&site.id))
-        .with(DATA_ATTR, encode(site)?)
-        .with("gsi1pk", Value::S(keys::SITES_INDEX_PK.to_owned()))
-        .with("gsi1sk", Value::S(site.id.to_string())))
+    Ok(with_index_entry(
+        Item::new(keys::site_config(&site.id)).with(DATA_ATTR, encode(site)?),
+        keys::SITES_INDEX_PK,
+        &site.id,
+    ))
+}
+
+fn with_index_entry(item: Item, partition: &str, site: &SiteId) -> Item {
+    item.with("gsi1pk", Value::S(partition.to_owned()))
+        .with("gsi1sk", Value::S(site.to_string()))
 }
