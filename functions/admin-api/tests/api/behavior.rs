@@ -1,6 +1,7 @@
 //! The behavior routes over scored beacons: visitors, dashboard, friction points, pagination.
 
 use axum::http::StatusCode;
+use crm_domain::time::Millis;
 use serde_json::json;
 
 use crate::support::{NOW, TestApp, envelope, page_views};
@@ -91,6 +92,38 @@ async fn visitors_are_listed_newest_first_across_pages() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), 7, "every visitor exactly once: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_visitors_detail_lists_its_hundred_most_recent_sessions_oldest_first() {
+    const HOUR: i64 = 3_600_000;
+    let app = TestApp::new().await;
+    let visits = 105;
+    let envelopes = (0..visits)
+        .map(|visit| {
+            let mut beacon = page_views("loyal", &[&format!("/visit-{visit}")]);
+            let received_at = Millis(NOW.0 - (visits - visit) * HOUR);
+            beacon.id = format!("msg-{visit}");
+            beacon.session = format!("session-{visit}");
+            beacon.received_at = received_at;
+            beacon.events[0].ts = Millis(received_at.0 - 1_000);
+            beacon
+        })
+        .collect();
+    app.score(envelopes).await;
+
+    let (status, body) = app
+        .get("/api/admin/behavior/visitors/loyal?site=demo")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entry_pages: Vec<&str> = body["data"]["session_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|session| session["entry_page"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (5..visits).map(|visit| format!("/visit-{visit}")).collect();
+    assert_eq!(entry_pages, expected);
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ use crate::table::{
 
 /// Upper bound of friction points or intent signals read for one ranked list.
 pub const MAX_RANKED_ITEMS: usize = 1000;
+/// Sessions read per query when listing a visitor's sessions.
+const SESSIONS_PAGE: usize = 200;
 
 #[derive(Clone)]
 pub struct BehaviorRepo {
@@ -338,30 +340,40 @@ impl BehaviorRepo {
         Ok((profiles, page.next))
     }
 
-    /// A visitor's sessions, at most `limit` of them, in session-id order.
+    /// A visitor's `limit` most recent sessions (by start), oldest first. Session keys are
+    /// keyed hashes, in no time order, so every session of the visitor is read: they are as
+    /// many as the visitor's visits within the site's session retention.
     pub async fn list_sessions(
         &self,
         site: &SiteId,
         visitor: &str,
         limit: usize,
     ) -> Result<Vec<SessionState>, TableError> {
-        let page = self
-            .table
-            .query(Query {
-                index: None,
-                pk: keys::visitor_partition(site, visitor),
-                sk: SortKeyCondition::BeginsWith(keys::SESSION_SK_PREFIX.to_owned()),
-                forward: true,
-                limit,
-                cursor: None,
-            })
-            .await?;
-        let mut sessions = page
-            .items
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<SessionState>, _>>()?;
+        let mut sessions = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .table
+                .query(Query {
+                    index: None,
+                    pk: keys::visitor_partition(site, visitor),
+                    sk: SortKeyCondition::BeginsWith(keys::SESSION_SK_PREFIX.to_owned()),
+                    forward: true,
+                    limit: SESSIONS_PAGE,
+                    cursor,
+                })
+                .await?;
+            for item in &page.items {
+                sessions.push(decode::<SessionState>(item)?);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
         sessions.sort_by_key(|session| session.started_at);
+        let older = sessions.len().saturating_sub(limit);
+        sessions.drain(..older);
         Ok(sessions)
     }
 
