@@ -144,16 +144,20 @@ pub async fn create_site(
     ApiJson(input): ApiJson<NewSite>,
 ) -> Result<Response, ApiError> {
     caller.require(Action::Create, Resource::Site)?;
-    let id =
-        SiteId::parse(&input.id).map_err(|error| ApiError::validation("id", error.to_string()))?;
-    let config = validated(SiteConfig {
-        id,
-        name: input.name.trim().to_owned(),
-        allowed_origins: input.allowed_origins,
-        retention_days: input.retention_days,
-        session_retention_days: input.session_retention_days,
-        enabled: input.enabled,
-    })?;
+    let id = SiteId::parse(&input.id);
+    // An invalid id is reported with the other fields' problems, checked under a placeholder.
+    let id_problem = id.as_ref().err().map(|error| ("id", error.to_string()));
+    let config = checked(
+        SiteConfig {
+            id: id.unwrap_or_else(|_| SiteId::placeholder()),
+            name: input.name.trim().to_owned(),
+            allowed_origins: input.allowed_origins,
+            retention_days: input.retention_days,
+            session_retention_days: input.session_retention_days,
+            enabled: input.enabled,
+        },
+        id_problem,
+    )?;
     let now = state.clock.now();
     // A deleted site's id may be taken again: the new site replaces the tombstone, and the data
     // its visitors left that retention has not swept yet belongs to the new site.
@@ -346,8 +350,16 @@ async fn load(state: &AdminState, raw: &str) -> Result<StoredSite, ApiError> {
 }
 
 fn validated(config: SiteConfig) -> Result<SiteConfig, ApiError> {
+    checked(config, None)
+}
+
+/// The configuration, or every problem of it and the `earlier` one in one 400.
+fn checked(
+    config: SiteConfig,
+    earlier: Option<(&'static str, String)>,
+) -> Result<SiteConfig, ApiError> {
     let mut problems = std::collections::BTreeMap::<String, Vec<String>>::new();
-    for (field, problem) in config.problems() {
+    for (field, problem) in earlier.into_iter().chain(config.problems()) {
         problems.entry(field.to_owned()).or_default().push(problem);
     }
     match ApiError::fields(problems) {

@@ -26,8 +26,8 @@ impl SiteId {
     }
 
     /// A syntactically valid id for values that must carry one but belong to no site (an empty
-    /// fold result); never stored.
-    pub(crate) fn placeholder() -> SiteId {
+    /// fold result, a configuration checked whose own id is invalid); never stored.
+    pub fn placeholder() -> SiteId {
         SiteId("unknown".to_owned())
     }
 

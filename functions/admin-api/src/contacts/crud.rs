@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use crm_domain::contacts::{Contact, ContactPatch, Email, LifecycleStage, apply_patch};
+use crm_domain::contacts::{Contact, ContactPatch, LifecycleStage, apply_patch, new_contact};
 use crm_domain::records::{Action, Resource, is_record_id};
 use crm_store::repo::crm::keys::{INTERACTION_SK_PREFIX, TIMELINE_SK_PREFIX};
 use crm_store::repo::crm::scores::ContactScores;
@@ -168,18 +168,12 @@ pub async fn create_contact(
 pub async fn create(
     state: &AdminState,
     caller: &Caller,
-    mut patch: ContactPatch,
+    patch: ContactPatch,
 ) -> Result<Contact, ApiError> {
-    let raw_email = patch
-        .email
-        .take()
-        .ok_or_else(|| ApiError::validation("email", "is required"))?;
-    let email = Email::parse(&raw_email)
-        .map_err(|error| ApiError::validation("email", error.to_string()))?;
     let now = state.clock.now();
     // The creator owns what it creates unless the body names another owner.
-    let mut contact = Contact::new(new_id(), email, Some(caller.subject.clone()), now);
-    apply_patch(&mut contact, patch).map_err(invalid)?;
+    let contact =
+        new_contact(new_id(), patch, Some(caller.subject.clone()), now).map_err(invalid)?;
     let mut change = Change::new();
     let mut write = state.contacts.add_create(&mut change, &contact)?;
     write.visitor_claims = VisitorClaims::new(state.table.clone())
@@ -251,7 +245,7 @@ pub async fn replace_contact(
 }
 
 #[utoipa::path(patch, path = "/crm/contacts/{id}", tag = "contacts",
-    request_body(content = super::schema::ContactBody, description = "fields to change; null clears"),
+    request_body(content = super::schema::ContactPatchBody, description = "fields to change; null clears"),
     params(("id" = String, Path, description = "contact id"),
            ("If-Match" = Option<String>, Header, description = "ETag last read; 412 when stale")),
     responses((status = 200, description = "the contact; ETag header", body = crate::openapi::Envelope),

@@ -1,18 +1,35 @@
 //! OpenAPI shapes of the contact bodies whose Rust types live in crm-domain (which stays free of
 //! utoipa so it compiles lean to wasm32). Documentation only: requests are parsed into the
-//! domain types (`ContactPatch`, `InteractionInput`).
+//! domain types (`ContactPatch`, `InteractionInput`); `Deserialize` is derived only so that
+//! utoipa reads the `serde(flatten)`s.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-/// A contact's fields. On create `email` is required; on PATCH absent fields stay and `null`
-/// clears; on PUT absent fields are cleared.
-#[derive(ToSchema)]
+/// A whole contact: the body of a create (`POST`) and of a replace (`PUT`, where absent fields
+/// are cleared). `email` is required.
+#[derive(ToSchema, Deserialize)]
 pub struct ContactBody {
+    email: String,
+    #[serde(flatten)]
+    fields: ContactFields,
+}
+
+/// The fields of a `PATCH`: absent fields stay, `null` clears.
+#[derive(ToSchema, Deserialize)]
+pub struct ContactPatchBody {
     email: Option<String>,
+    #[serde(flatten)]
+    fields: ContactFields,
+}
+
+/// A contact's fields besides its email, all optional.
+#[derive(ToSchema, Deserialize)]
+pub struct ContactFields {
     first_name: Option<String>,
     last_name: Option<String>,
     phone: Option<String>,
@@ -36,7 +53,7 @@ pub struct ContactBody {
     marketing_consent: Option<bool>,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Deserialize)]
 pub struct VisitorLinkBody {
     site: String,
     visitor: String,

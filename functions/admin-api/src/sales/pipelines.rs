@@ -39,7 +39,9 @@ pub struct PipelineBody {
 #[serde(deny_unknown_fields)]
 pub struct NewStage {
     name: String,
-    /// Win probability, 0–100.
+    /// Win probability, 0–100. Required; an `Option` so that its absence is reported with the
+    /// stage's other problems.
+    #[schema(required = true, nullable = false)]
     probability: Option<i64>,
     #[serde(default)]
     closed_won: bool,

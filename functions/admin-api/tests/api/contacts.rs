@@ -40,12 +40,12 @@ async fn invalid_contacts_are_refused_field_by_field() {
         .admin(
             "POST",
             "/api/admin/crm/contacts",
-            &json!({"email": "ann@example.com", "phone": "call me", "lead_score": 101,
+            &json!({"email": "ann at example", "phone": "call me", "lead_score": 101,
                     "linked_visitors": [{"site": "Bad Site", "visitor": "v"}]}),
         )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    for field in ["phone", "lead_score", "linked_visitors[0]"] {
+    for field in ["email", "phone", "lead_score", "linked_visitors[0]"] {
         assert!(
             reply.body["error"]["details"][field].is_array(),
             "{field}: {}",

@@ -227,7 +227,32 @@ async fn health_and_the_document_answer_without_a_token() {
     let create = &body["paths"]["/api/admin/crm/contacts"]["post"];
     let schema = &create["requestBody"]["content"]["application/json"]["schema"]["$ref"];
     assert_eq!(schema, "#/components/schemas/ContactBody", "{create}");
-    assert!(body["components"]["schemas"]["ContactBody"]["properties"]["email"].is_object());
+    let schemas = &body["components"]["schemas"];
+    // What a schema requires, its own or its `allOf` parts' (a flattened struct).
+    let required = |schema: &str| -> Vec<String> {
+        let schema = &schemas[schema];
+        let parts = schema["allOf"].as_array().cloned().unwrap_or_default();
+        std::iter::once(schema)
+            .chain(&parts)
+            .flat_map(|part| part["required"].as_array().cloned().unwrap_or_default())
+            .filter_map(|field| field.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(
+        required("ContactBody").contains(&"email".to_owned()),
+        "{}",
+        schemas["ContactBody"]
+    );
+    assert!(!required("ContactPatchBody").contains(&"email".to_owned()));
+    assert!(schemas["ContactFields"]["properties"]["lead_score"].is_object());
+    assert!(
+        required("NewStage").contains(&"probability".to_owned()),
+        "{}",
+        schemas["NewStage"]
+    );
+    let patch = &body["paths"]["/api/admin/crm/contacts/{id}"]["patch"];
+    let schema = &patch["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(schema, "#/components/schemas/ContactPatchBody", "{patch}");
 }
 
 #[tokio::test]

@@ -171,15 +171,21 @@ async fn invalid_sites_list_every_problem_by_field() {
         .admin(
             "POST",
             "/api/admin/sites",
-            &json!({"id": "No Way", "name": "x"}),
+            &json!({"id": "No Way", "name": "x", "retention_days": 0}),
         )
         .await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    let details = &bad_id.body["error"]["details"];
     assert_eq!(
-        bad_id.body["error"]["details"]["id"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+        details["id"].as_array().unwrap().len(),
+        1,
+        "{}",
+        bad_id.text
+    );
+    assert!(
+        details["retention_days"].is_array(),
+        "reported with the id's: {}",
+        bad_id.text
     );
 }
 

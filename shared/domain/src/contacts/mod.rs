@@ -16,4 +16,4 @@ pub use contact::{Contact, ContactPatch, CustomValue, FollowUp, Qualification, V
 pub use email::Email;
 pub use interaction::{Interaction, InteractionInput, InteractionKind};
 pub use lifecycle::{LifecycleStage, Transition};
-pub use validate::{Problems, apply_patch};
+pub use validate::{Problems, apply_patch, new_contact};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::contact::{Contact, ContactPatch, CustomValue, VisitorLink};
 use super::email::Email;
 use crate::site::SiteId;
+use crate::time::Millis;
 
 /// Problems per field name (`"tags[2]"`, `"custom_fields.plan"`…).
 pub type Problems = BTreeMap<String, Vec<String>>;
@@ -15,6 +16,40 @@ pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_CUSTOM_FIELDS: usize = 50;
 pub const MAX_CUSTOM_TEXT_CHARS: usize = 1000;
 pub const MAX_LINKED_VISITORS: usize = 20;
+
+/// A new contact from a create request's fields, owned by `owner_id` unless they name another
+/// owner. `email` is required; every problem of every field is reported at once, the email's
+/// with the rest.
+pub fn new_contact(
+    id: String,
+    mut fields: ContactPatch,
+    owner_id: Option<String>,
+    now: Millis,
+) -> Result<Contact, Problems> {
+    let mut problems = Problems::new();
+    let email = match fields.email.take() {
+        None => {
+            add(&mut problems, "email", "is required");
+            None
+        }
+        Some(raw) => Email::parse(&raw)
+            .map_err(|error| add(&mut problems, "email", error.to_string()))
+            .ok(),
+    };
+    // Without a valid address the other fields are checked on a contact with a stand-in one,
+    // which is never returned.
+    let mut contact = Contact::new(id, email.unwrap_or_else(Email::stand_in), owner_id, now);
+    if let Err(more) = apply_patch(&mut contact, fields) {
+        for (field, found) in more {
+            problems.entry(field).or_default().extend(found);
+        }
+    }
+    if problems.is_empty() {
+        Ok(contact)
+    } else {
+        Err(problems)
+    }
+}
 
 /// Applies `patch` to `contact` (which the caller stamps with `updated_at`). On any problem
 /// the contact is left as it was and every problem is returned.
@@ -225,6 +260,43 @@ mod tests {
 
     fn patch(value: serde_json::Value) -> ContactPatch {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_new_contact_reports_its_email_problem_with_every_other_one() {
+        let problems = new_contact(
+            "c1".to_owned(),
+            patch(json!({"email": "not-an-address", "lead_score": 150, "website": "x"})),
+            None,
+            Millis(1),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.keys().map(String::as_str).collect();
+        assert_eq!(fields, vec!["email", "lead_score", "website"]);
+        let missing = new_contact(
+            "c1".to_owned(),
+            patch(json!({"lead_score": 150})),
+            None,
+            Millis(1),
+        )
+        .unwrap_err();
+        assert_eq!(missing["email"], vec!["is required".to_owned()]);
+        assert!(missing.contains_key("lead_score"));
+    }
+
+    #[test]
+    fn a_new_contact_takes_its_fields_and_its_owner() {
+        let contact = new_contact(
+            "c1".to_owned(),
+            patch(json!({"email": "Ann@X.io", "first_name": "Ann"})),
+            Some("user-1".to_owned()),
+            Millis(7),
+        )
+        .unwrap();
+        assert_eq!(contact.email.as_str(), "Ann@X.io");
+        assert_eq!(contact.first_name.as_deref(), Some("Ann"));
+        assert_eq!(contact.owner_id.as_deref(), Some("user-1"));
+        assert_eq!(contact.created_at, Millis(7));
     }
 
     #[test]
