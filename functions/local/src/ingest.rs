@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crm_domain::ingest::{
@@ -13,6 +13,7 @@ use crm_domain::ingest::{
     parse_beacon,
 };
 use crm_domain::privacy::daily_salt;
+use crm_domain::site::{SiteConfig, SiteId};
 use crm_store::clock::Clock;
 use crm_store::queue::{OutgoingMessage, Queue};
 use crm_store::repo::SiteRepo;
@@ -51,26 +52,79 @@ pub async fn receive_beacon(
     response
 }
 
-/// CORS preflight. Which origins may really send is decided per site on the POST itself.
-pub async fn preflight(headers: HeaderMap) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let response_headers = response.headers_mut();
-    allow_origin(
-        response_headers,
-        header_str(&headers, header::ORIGIN.as_str()),
-    );
-    response_headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    response_headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type"),
-    );
-    response_headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
+/// `OPTIONS /e`, answered as the edge worker answers it: with `?site=<id>` the origin is checked
+/// against that site, otherwise against every site; a preflight no enabled site allows is 403
+/// `origin_not_allowed`. The `POST` checks the origin against the beacon's own site regardless.
+pub async fn preflight(
+    State(state): State<IngestState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Some(origin) = header_str(&headers, header::ORIGIN.as_str()) else {
+        // Not a CORS preflight (no browser sends one without Origin).
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return response;
+    };
+    let site_param = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("site="));
+    let allows = |site: &SiteConfig| site.enabled && site.allows_origin(Some(origin));
+    let allowed = match site_param {
+        Some(raw) => match SiteId::parse(raw) {
+            Err(_) => Ok(false),
+            Ok(id) => state
+                .sites
+                .get(&id)
+                .await
+                .map(|site| site.is_some_and(|site| allows(&site))),
+        },
+        None => state.sites.list().await.map(|sites| {
+            sites
+                .iter()
+                .any(|stored| !stored.is_deleted() && allows(&stored.config))
+        }),
+    };
+    let mut response = match allowed {
+        Ok(true) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            let response_headers = response.headers_mut();
+            allow_origin(response_headers, Some(origin));
+            response_headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST, OPTIONS"),
+            );
+            response_headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Content-Type"),
+            );
+            response_headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
+            response
+        }
+        Ok(false) => error_body(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            &format!("origin {origin:?} may not send beacons here"),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "site lookup failed");
+            error_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the site could not be looked up; retry later",
+            )
+        }
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Origin"));
     response
 }
 

@@ -72,6 +72,43 @@ fn off_route_requests_get_json_errors_like_the_edge_workers() {
 }
 
 #[test]
+fn a_preflight_is_allowed_only_for_an_origin_a_live_site_allows_as_at_the_edge() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = LocalServer::start(data.path());
+    let shop = json!({"id": "shop", "name": "Shop", "allowed_origins": ["https://shop.example"]});
+    let (status, body) = server.admin_send("POST", "/api/admin/sites", &shop);
+    assert_eq!(status, 201, "{body}");
+
+    let (status, _, allowed) = server.preflight("/e?site=shop", "https://shop.example");
+    assert_eq!(
+        (status, allowed.as_deref()),
+        (204, Some("https://shop.example"))
+    );
+    let (status, body, _) = server.preflight("/e?site=shop", "https://evil.example");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("origin_not_allowed"))
+    );
+    // Without ?site= any site decides, and the demo site allows every origin…
+    let (status, _, _) = server.preflight("/e", "https://evil.example");
+    assert_eq!(status, 204);
+    // …until it is deleted: then neither its preflight nor its beacons are accepted.
+    let (status, body) = server.admin_request("DELETE", "/api/admin/sites/demo");
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) = server.preflight("/e", "https://evil.example");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("origin_not_allowed"))
+    );
+    let (status, body) = server.post_beacon(&beacon("v-1", "s-1", 1));
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("unknown_site")),
+        "{body}"
+    );
+}
+
+#[test]
 fn the_printed_admin_token_works_under_a_past_now() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = LocalServer::start_with(data.path(), &["--now", &time_after_days(-30)]);

@@ -94,6 +94,26 @@ impl LocalServer {
         read(agent().run(request).expect("server answers"))
     }
 
+    /// A CORS preflight of `path` from `origin`: its status, body and
+    /// `Access-Control-Allow-Origin`.
+    pub fn preflight(&self, path: &str, origin: &str) -> (u16, Value, Option<String>) {
+        let request = ureq::http::Request::builder()
+            .method("OPTIONS")
+            .uri(format!("{}{path}", self.base_url))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .body(())
+            .unwrap();
+        let response = agent().run(request).expect("server answers");
+        let allowed = response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let (status, body) = read(response);
+        (status, body, allowed)
+    }
+
     /// An admin request with a JSON body.
     pub fn admin_send(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
         let request = ureq::http::Request::builder()
