@@ -106,7 +106,7 @@ fn counters(totals: &BehaviorTotals) -> BehaviorTotals {
     }
 }
 
-fn merged_delta(deltas: &[&SiteDelta]) -> SiteDelta {
+fn merged_delta(deltas: &[SiteDelta]) -> SiteDelta {
     let mut sum = SiteDelta::default();
     for delta in deltas {
         sum.new_visitors += delta.new_visitors;
@@ -150,7 +150,7 @@ proptest! {
         prop_assert!(again.applied.is_empty());
         prop_assert_eq!(again.duplicates.len(), envelopes.len());
         prop_assert!(again.sessions.is_empty() && again.friction.is_empty() && again.intent.is_empty());
-        prop_assert!(again.delta.is_empty());
+        prop_assert!(again.deltas.is_empty());
     }
 
     #[test]
@@ -184,8 +184,8 @@ proptest! {
         prop_assert_eq!(profile.sessions, whole.profile.sessions);
         prop_assert_eq!(&profile.visit_days, &whole.profile.visit_days);
         prop_assert_eq!((profile.first_seen, profile.last_seen), (whole.profile.first_seen, whole.profile.last_seen));
-        let deltas: Vec<&SiteDelta> = if early.is_empty() { vec![&second.delta] } else { vec![&first.delta, &second.delta] };
-        prop_assert_eq!(merged_delta(&deltas), merged_delta(&[&whole.delta]));
+        let deltas: Vec<SiteDelta> = if early.is_empty() { vec![second.total_delta()] } else { vec![first.total_delta(), second.total_delta()] };
+        prop_assert_eq!(merged_delta(&deltas), whole.total_delta());
         let folds: Vec<&VisitorFold> = if early.is_empty() { vec![&second] } else { vec![&first, &second] };
         prop_assert_eq!(observation_counts(&folds), observation_counts(&[&whole]));
     }

@@ -15,6 +15,7 @@ use crate::event::{Event, EventKind};
 use crate::message::BeaconEnvelope;
 use crate::site::SiteId;
 use crate::time::Millis;
+use std::collections::BTreeMap;
 
 /// Most recent pages kept per session (the entry page is kept apart).
 pub const MAX_SESSION_PAGES: usize = 50;
@@ -38,7 +39,7 @@ pub(crate) fn fold(
             sessions: Vec::new(),
             friction: Vec::new(),
             intent: Vec::new(),
-            delta: SiteDelta::default(),
+            deltas: BTreeMap::new(),
             applied: Vec::new(),
             duplicates,
         };
@@ -49,12 +50,12 @@ pub(crate) fn fold(
         sessions: sessions.into_iter().map(SessionSlot::stored).collect(),
         touched: Vec::new(),
         observations: Observations::default(),
-        delta: SiteDelta {
-            new_visitors: u64::from(is_new_visitor),
-            ..SiteDelta::default()
-        },
+        deltas: DailyDeltas::default(),
         last_visit_day: None,
     };
+    if is_new_visitor {
+        state.deltas.on(envelope_time(first)).new_visitors += 1;
+    }
     for (envelope, _) in &fresh {
         state.apply_envelope(&mut profile, envelope);
     }
@@ -97,7 +98,7 @@ pub(crate) fn fold(
         sessions: touched_sessions,
         friction: state.observations.friction,
         intent: state.observations.intent,
-        delta: state.delta,
+        deltas: state.deltas.into_map(),
         applied,
         duplicates,
     }
@@ -196,13 +197,45 @@ struct FoldState {
     /// Indexes into `sessions` of the sessions this fold touched, in first-touch order.
     touched: Vec<usize>,
     observations: Observations,
-    delta: SiteDelta,
+    deltas: DailyDeltas,
     last_visit_day: Option<i64>,
+}
+
+/// Site deltas by day. A fold's events nearly always fall on one or two days, so a short list
+/// searched from its end beats a map on this hot path.
+#[derive(Default)]
+struct DailyDeltas(Vec<(i64, SiteDelta)>);
+
+impl DailyDeltas {
+    /// The delta of the day `at` falls on.
+    fn on(&mut self, at: Millis) -> &mut SiteDelta {
+        let day = at.day();
+        let index = match self.0.iter().rposition(|(known, _)| *known == day) {
+            Some(index) => index,
+            None => {
+                self.0.push((day, SiteDelta::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[index].1
+    }
+
+    fn into_map(self) -> BTreeMap<i64, SiteDelta> {
+        let mut days = BTreeMap::new();
+        for (day, delta) in self.0 {
+            if !delta.is_empty() {
+                days.insert(day, delta);
+            }
+        }
+        days
+    }
 }
 
 impl FoldState {
     fn apply_envelope(&mut self, profile: &mut VisitorProfile, envelope: &BeaconEnvelope) {
-        self.delta.rejected_events += u64::from(envelope.rejected);
+        if envelope.rejected > 0 {
+            self.deltas.on(envelope.received_at).rejected_events += u64::from(envelope.rejected);
+        }
         if envelope.country.is_some() {
             profile.country.clone_from(&envelope.country);
         }
@@ -221,13 +254,9 @@ impl FoldState {
             let session = &mut self.sessions[index].state;
             session.started_at = session.started_at.min(event.ts);
             session.last_seen = session.last_seen.max(event.ts);
-            apply_event(
-                event,
-                session,
-                &mut counts,
-                &mut self.observations,
-                &mut self.delta,
-            );
+            let delta = self.deltas.on(event.ts);
+            delta.events += 1;
+            apply_event(event, session, &mut counts, &mut self.observations, delta);
             self.see(profile, event.ts);
         }
         // Dated per beacon (its last event), not per event: seconds apart, against a decay of
@@ -237,8 +266,6 @@ impl FoldState {
             profile.last_intent_at = profile.last_intent_at.max(last_event);
         }
         counts.events = envelope.events.len() as u64;
-        self.delta.events += counts.events;
-        self.delta.page_views += counts.page_views;
         self.sessions[index].state.totals.add(&counts);
         profile.totals.add(&counts);
     }
@@ -263,8 +290,8 @@ impl FoldState {
             Some(index) => index,
             None => {
                 profile.sessions += 1;
-                self.delta.new_sessions += 1;
                 let at = envelope_time(envelope);
+                self.deltas.on(at).new_sessions += 1;
                 self.sessions.push(SessionSlot {
                     state: SessionState {
                         site: envelope.site.clone(),
@@ -317,6 +344,7 @@ fn apply_event(
     if event.kind == EventKind::PageView {
         let path = event.path.as_deref().unwrap_or("/");
         counts.page_views += 1;
+        delta.page_views += 1;
         count_page_view(delta, path);
         if visit_page(session, path, event) {
             counts.back_and_forth += 1;

@@ -233,6 +233,26 @@ impl SiteDelta {
     pub fn is_empty(&self) -> bool {
         *self == SiteDelta::default()
     }
+
+    /// Adds another delta's figures to this one's.
+    pub fn add(&mut self, other: &SiteDelta) {
+        let counters = [
+            (&mut self.new_visitors, other.new_visitors),
+            (&mut self.new_sessions, other.new_sessions),
+            (&mut self.events, other.events),
+            (&mut self.page_views, other.page_views),
+            (&mut self.rejected_events, other.rejected_events),
+            (&mut self.bot_beacons, other.bot_beacons),
+            (&mut self.bot_events, other.bot_events),
+        ];
+        for (count, added) in counters {
+            *count = count.saturating_add(added);
+        }
+        for (path, views) in &other.pages {
+            let total = self.pages.entry(path.clone()).or_default();
+            *total = total.saturating_add(*views);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -242,11 +262,25 @@ pub struct VisitorFold {
     pub sessions: Vec<SessionState>,
     pub friction: Vec<FrictionObservation>,
     pub intent: Vec<IntentObservation>,
-    pub delta: SiteDelta,
+    /// What the fold adds to the site's counters, per UTC day (days since the epoch) on which
+    /// the counted things happened: an event on its own day, a new session or visitor on the
+    /// day of its first event, rejected events on the day their beacon was received.
+    pub deltas: std::collections::BTreeMap<i64, SiteDelta>,
     /// Ids of messages applied by this fold.
     pub applied: Vec<String>,
     /// Ids of messages skipped because the profile had applied them already.
     pub duplicates: Vec<String>,
+}
+
+impl VisitorFold {
+    /// The fold's deltas of every day, added up.
+    pub fn total_delta(&self) -> SiteDelta {
+        let mut total = SiteDelta::default();
+        for delta in self.deltas.values() {
+            total.add(delta);
+        }
+        total
+    }
 }
 
 /// Folds the envelopes of one visitor (same site and visitor key) into its state.

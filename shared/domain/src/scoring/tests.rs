@@ -75,8 +75,8 @@ fn pages_longer_than_a_counter_key_are_counted_under_their_first_bytes() {
         ])),
     );
     let fold = fold_visitor(None, vec![], &[&visit], Millis(T0 + 20_000));
-    let counted: Vec<(&str, &u64)> = fold
-        .delta
+    let total = fold.total_delta();
+    let counted: Vec<(&str, &u64)> = total
         .pages
         .iter()
         .map(|(path, views)| (path.as_str(), views))
@@ -94,16 +94,17 @@ fn a_first_visit_creates_the_visitor_and_its_session() {
     let fold = fold_visitor(None, vec![], &[&visit], Millis(T0 + 200_000));
 
     assert_eq!(fold.applied, vec!["m1".to_owned()]);
+    let delta = fold.total_delta();
     assert_eq!(
         (
-            fold.delta.new_visitors,
-            fold.delta.new_sessions,
-            fold.delta.events,
-            fold.delta.page_views
+            delta.new_visitors,
+            delta.new_sessions,
+            delta.events,
+            delta.page_views
         ),
         (1, 1, 8, 3)
     );
-    assert_eq!(fold.delta.pages.get("/pricing"), Some(&1));
+    assert_eq!(delta.pages.get("/pricing"), Some(&1));
     assert_eq!(fold.profile.sessions, 1);
     assert_eq!(
         (fold.profile.first_seen, fold.profile.last_seen),
@@ -186,7 +187,7 @@ fn redelivered_envelopes_are_skipped() {
     assert!(again.applied.is_empty());
     assert_eq!(again.profile, first.profile);
     assert!(again.sessions.is_empty() && again.friction.is_empty() && again.intent.is_empty());
-    assert!(again.delta.is_empty());
+    assert!(again.deltas.is_empty());
 }
 
 #[test]
@@ -240,12 +241,71 @@ fn the_profile_dates_its_last_intent_signal_and_later_browsing_does_not_move_it(
 }
 
 #[test]
+fn a_beacon_across_midnight_counts_each_event_on_its_own_day() {
+    let midnight = (T0 / MILLIS_PER_DAY + 1) * MILLIS_PER_DAY;
+    let day = midnight / MILLIS_PER_DAY;
+    let mut visit = envelope(
+        "m1",
+        "s1",
+        midnight + 5_000,
+        events(json!([
+            page_view("e1", midnight - 1_000, "/"),
+            page_view("e2", midnight + 1_000, "/pricing"),
+            {"id": "e3", "t": "scroll", "ts": midnight + 2_000, "props": {"depth": 50}},
+        ])),
+    );
+    visit.rejected = 2;
+    let fold = fold_visitor(None, vec![], &[&visit], Millis(midnight + 5_000));
+    let counts = |delta: &SiteDelta| {
+        (
+            delta.new_visitors,
+            delta.new_sessions,
+            delta.events,
+            delta.page_views,
+            delta.rejected_events,
+        )
+    };
+    let days: Vec<(i64, (u64, u64, u64, u64, u64))> = fold
+        .deltas
+        .iter()
+        .map(|(day, delta)| (*day, counts(delta)))
+        .collect();
+    // The visitor and its session are new on the day they began; rejected events count on the
+    // day the beacon was received.
+    assert_eq!(
+        days,
+        vec![(day - 1, (1, 1, 1, 1, 0)), (day, (0, 0, 2, 1, 2))]
+    );
+    assert_eq!(fold.deltas[&(day - 1)].pages.get("/"), Some(&1));
+    assert_eq!(fold.deltas[&day].pages.get("/pricing"), Some(&1));
+}
+
+#[test]
+fn a_late_beacon_of_a_returning_visitor_counts_on_the_day_its_events_happened() {
+    let first = fold_visitor(None, vec![], &[&pricing_visit("m1", "s1", T0)], Millis(T0));
+    let three_days_earlier = T0 - 3 * MILLIS_PER_DAY;
+    let late = envelope(
+        "m2",
+        "s0",
+        T0 + 200_000,
+        events(json!([page_view("e1", three_days_earlier, "/")])),
+    );
+    let second = fold_visitor(Some(first.profile), vec![], &[&late], Millis(T0 + 200_000));
+    let days: Vec<i64> = second.deltas.keys().copied().collect();
+    assert_eq!(days, vec![three_days_earlier / MILLIS_PER_DAY]);
+    assert_eq!(second.total_delta().new_sessions, 1);
+}
+
+#[test]
 fn a_session_continued_in_a_later_batch_is_not_new() {
     let first = fold_visitor(None, vec![], &[&pricing_visit("m1", "s1", T0)], Millis(T0));
     let later = pricing_visit("m2", "s1", T0 + 200_000);
     let second = fold_visitor(Some(first.profile), first.sessions, &[&later], Millis(T0));
     assert_eq!(
-        (second.delta.new_visitors, second.delta.new_sessions),
+        (
+            second.total_delta().new_visitors,
+            second.total_delta().new_sessions
+        ),
         (0, 0)
     );
     assert_eq!(second.profile.sessions, 1);
@@ -342,8 +402,8 @@ fn an_identify_only_envelope_updates_the_visitor_without_a_session() {
     assert_eq!(
         (
             fold.profile.sessions,
-            fold.delta.new_sessions,
-            fold.delta.new_visitors
+            fold.total_delta().new_sessions,
+            fold.total_delta().new_visitors
         ),
         (0, 0, 1)
     );

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crm_domain::scoring::pages::counted_path;
 use crm_domain::scoring::{FrictionObservation, IntentObservation, Scores, SiteDelta, VisitorFold};
-use crm_domain::time::{MILLIS_PER_DAY, Millis};
+use crm_domain::time::Millis;
 use serde::{Deserialize, Serialize};
 
 use super::StoredVisitor;
@@ -43,8 +43,9 @@ pub type DayCounts = [u64; 7];
 impl PendingCounters {
     /// Adds what a fold contributes, given the state it started from.
     pub fn add_fold(&mut self, fold: &VisitorFold, stored: &StoredVisitor) {
-        let day = fold.profile.last_seen.0.div_euclid(MILLIS_PER_DAY);
-        self.add_day(day, &fold.delta);
+        for (day, delta) in &fold.deltas {
+            self.add_day(*day, delta);
+        }
         let previous = stored.profile.as_ref().map(|profile| profile.scores);
         let sums = score_sum_changes(previous, fold.profile.scores);
         for (sum, change) in self.score_sums.iter_mut().zip(sums) {
