@@ -184,6 +184,19 @@ impl Query {
     }
 }
 
+/// Every item `query` selects, following its pages (for what is known to be small).
+pub async fn query_all(table: &dyn Table, mut query: Query) -> TableResult<Vec<Item>> {
+    let mut items = Vec::new();
+    loop {
+        let page = table.query(query.clone()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => query.cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// An opaque page position. Clients see it only as a string; a tampered cursor is rejected with
 /// [`TableError::InvalidCursor`], never trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ use super::codec::{DATA_ATTR, VERSION_ATTR, decode, encode, version};
 use super::keys;
 use crate::table::{
     Condition, Cursor, Index, Item, Key, Query, SortKeyCondition, Table, TableError, Value,
+    query_all,
 };
 
 const CREATED_AT_ATTR: &str = "created_at";
@@ -130,14 +131,12 @@ impl SiteRepo {
     pub async fn list(&self) -> Result<Vec<StoredSite>, TableError> {
         let mut sites = Vec::new();
         for partition in [keys::SITES_INDEX_PK, keys::DELETED_SITES_INDEX_PK] {
-            let mut cursor = None;
-            loop {
-                let (page, next) = self.index_page(partition, 100, cursor).await?;
-                sites.extend(page);
-                match next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
+            let query = Query {
+                index: Some(Index::Gsi1),
+                ..Query::partition(partition)
+            };
+            for item in query_all(self.table.as_ref(), query).await? {
+                sites.push(StoredSite::from_item(&item)?);
             }
         }
         sites.sort_by(|a, b| a.config.id.cmp(&b.config.id));
@@ -150,20 +149,11 @@ impl SiteRepo {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> Result<(Vec<StoredSite>, Option<Cursor>), TableError> {
-        self.index_page(keys::SITES_INDEX_PK, limit, cursor).await
-    }
-
-    async fn index_page(
-        &self,
-        partition: &str,
-        limit: usize,
-        cursor: Option<Cursor>,
-    ) -> Result<(Vec<StoredSite>, Option<Cursor>), TableError> {
         let page = self
             .table
             .query(Query {
                 index: Some(Index::Gsi1),
-                pk: partition.to_owned(),
+                pk: keys::SITES_INDEX_PK.to_owned(),
                 sk: SortKeyCondition::Any,
                 forward: true,
                 limit,

@@ -32,7 +32,7 @@ use crate::repo::codec::{DATA_ATTR, decode, encode, encode_compressed, version};
 use crate::repo::keys;
 use crate::table::{
     Condition, Cursor, Index, Item, Key, MAX_BATCH_GET, MAX_TRANSACT_ITEMS, Query,
-    SortKeyCondition, Table, TableError, TransactItem, Update, Value,
+    SortKeyCondition, Table, TableError, TransactItem, Update, Value, query_all,
 };
 
 /// Upper bound of friction points or intent signals read for one ranked list.
@@ -349,28 +349,16 @@ impl BehaviorRepo {
         visitor: &str,
         limit: usize,
     ) -> Result<Vec<SessionState>, TableError> {
-        let mut sessions = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(Query {
-                    index: None,
-                    pk: keys::visitor_partition(site, visitor),
-                    sk: SortKeyCondition::BeginsWith(keys::SESSION_SK_PREFIX.to_owned()),
-                    forward: true,
-                    limit: SESSIONS_PAGE,
-                    cursor,
-                })
-                .await?;
-            for item in &page.items {
-                sessions.push(decode::<SessionState>(item)?);
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let query = Query {
+            sk: SortKeyCondition::BeginsWith(keys::SESSION_SK_PREFIX.to_owned()),
+            limit: SESSIONS_PAGE,
+            ..Query::partition(keys::visitor_partition(site, visitor))
+        };
+        let mut sessions = query_all(self.table.as_ref(), query)
+            .await?
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<SessionState>, _>>()?;
         sessions.sort_by_key(|session| session.started_at);
         let older = sessions.len().saturating_sub(limit);
         sessions.drain(..older);
