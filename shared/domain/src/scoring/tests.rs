@@ -257,15 +257,15 @@ fn a_beacon_across_midnight_counts_each_event_on_its_own_day() {
     visit.rejected = 2;
     let fold = fold_visitor(None, vec![], &[&visit], Millis(midnight + 5_000));
     let counts = |delta: &SiteDelta| {
-        (
+        [
             delta.new_visitors,
             delta.new_sessions,
             delta.events,
             delta.page_views,
             delta.rejected_events,
-        )
+        ]
     };
-    let days: Vec<(i64, (u64, u64, u64, u64, u64))> = fold
+    let days: Vec<(i64, [u64; 5])> = fold
         .deltas
         .iter()
         .map(|(day, delta)| (*day, counts(delta)))
@@ -274,7 +274,7 @@ fn a_beacon_across_midnight_counts_each_event_on_its_own_day() {
     // day the beacon was received.
     assert_eq!(
         days,
-        vec![(day - 1, (1, 1, 1, 1, 0)), (day, (0, 0, 2, 1, 2))]
+        vec![(day - 1, [1, 1, 1, 1, 0]), (day, [0, 0, 2, 1, 2])]
     );
     assert_eq!(fold.deltas[&(day - 1)].pages.get("/"), Some(&1));
     assert_eq!(fold.deltas[&day].pages.get("/pricing"), Some(&1));
