@@ -189,9 +189,9 @@ pub async fn preflight<D: IngestDeps>(deps: &D, head: &RequestHead) -> EdgeRespo
     let allowed = match head.query_param("site") {
         Some(raw) => match SiteId::parse(raw) {
             Err(_) => Ok(false),
-            Ok(id) => find_site(deps, &id).await.map(|site| {
-                site.is_some_and(|site| site.enabled && site.allows_origin(Some(origin)))
-            }),
+            Ok(id) => find_site(deps, &id)
+                .await
+                .map(|site| site.is_some_and(|site| site.admits_preflight_from(origin))),
         },
         None => Ok(deps.config().sites.any_allows_origin(origin)),
     };

@@ -126,7 +126,7 @@ impl SiteDirectory {
     pub fn any_allows_origin(&self, origin: &str) -> bool {
         self.sites
             .values()
-            .any(|site| site.enabled && site.allows_origin(Some(origin)))
+            .any(|site| site.admits_preflight_from(origin))
     }
 
     pub fn len(&self) -> usize {

@@ -13,7 +13,7 @@ use crm_domain::ingest::{
     parse_beacon,
 };
 use crm_domain::privacy::daily_salt;
-use crm_domain::site::{SiteConfig, SiteId};
+use crm_domain::site::SiteId;
 use crm_store::clock::Clock;
 use crm_store::queue::{OutgoingMessage, Queue};
 use crm_store::repo::SiteRepo;
@@ -73,7 +73,6 @@ pub async fn preflight(
         .unwrap_or_default()
         .split('&')
         .find_map(|pair| pair.strip_prefix("site="));
-    let allows = |site: &SiteConfig| site.enabled && site.allows_origin(Some(origin));
     let allowed = match site_param {
         Some(raw) => match SiteId::parse(raw) {
             Err(_) => Ok(false),
@@ -81,12 +80,12 @@ pub async fn preflight(
                 .sites
                 .get(&id)
                 .await
-                .map(|site| site.is_some_and(|site| allows(&site))),
+                .map(|site| site.is_some_and(|site| site.admits_preflight_from(origin))),
         },
         None => state.sites.list().await.map(|sites| {
             sites
                 .iter()
-                .any(|stored| !stored.is_deleted() && allows(&stored.config))
+                .any(|stored| !stored.is_deleted() && stored.config.admits_preflight_from(origin))
         }),
     };
     let mut response = match allowed {

@@ -141,6 +141,12 @@ impl SiteConfig {
             None => false,
         }
     }
+
+    /// Whether a CORS preflight from `origin` is answered as allowed on this site's behalf:
+    /// the site is enabled and allows the origin.
+    pub fn admits_preflight_from(&self, origin: &str) -> bool {
+        self.enabled && self.allows_origin(Some(origin))
+    }
 }
 
 /// `http(s)://host[:port]`, with at most a trailing `/`: what a browser sends as `Origin`. An
@@ -188,6 +194,21 @@ mod tests {
             site.session_retention_days,
             crate::retention::DEFAULT_SESSION_RETENTION_DAYS
         );
+    }
+
+    #[test]
+    fn a_preflight_is_admitted_by_an_enabled_site_that_allows_the_origin() {
+        let shop = SiteConfig {
+            allowed_origins: vec!["https://shop.example".to_owned()],
+            ..site()
+        };
+        assert!(shop.admits_preflight_from("https://shop.example"));
+        assert!(!shop.admits_preflight_from("https://evil.example"));
+        let disabled = SiteConfig {
+            enabled: false,
+            ..shop
+        };
+        assert!(!disabled.admits_preflight_from("https://shop.example"));
     }
 
     #[test]
